@@ -1,0 +1,125 @@
+"""Open WebUI on Docker, hardened and HTTPS-only: read the stack's config, wire the components."""
+
+import pulumi
+import pulumi_docker as docker
+
+from components.app_env import app_settings, app_secret_settings, enforced_config
+from components.certificate import CertificateArgs, TlsCertificate
+from components.database import Database, DatabaseArgs
+from components.hardening import ContainerProfile
+from components.migration import Migration, MigrationArgs
+from components.network import Foundation, FoundationArgs
+from components.proxy import NginxConfigArgs, Proxy, ProxyArgs
+from components.redis import Redis, RedisArgs
+from components.secrets import AppSecrets, SecretsArgs
+from components.stack_config import read_stack_settings
+from components.webui import WebUI, WebUIArgs
+
+# 1. Config: validated as a whole before anything is declared.
+settings, plain_secrets = read_stack_settings()
+secret = pulumi.Output.secret
+
+
+def profile(role: str, image: str, user: str, health: list[str], **extra) -> ContainerProfile:
+    limits = getattr(settings.resources, role)
+    return ContainerProfile(role=role, environment=settings.environment, stack=settings.stack,
+                            image_ref=image, user=user, memory_mb=limits.memory_mb,
+                            cpus=limits.cpus, health_command=health, **extra)
+
+
+def image(name: str, ref: str) -> docker.RemoteImage:
+    # Local images are used as they are; registry images are pulled (credentials from config).
+    return docker.RemoteImage(name, name=ref, keep_locally=True)
+
+
+# 2. Secrets, network and data volume.
+secrets = AppSecrets("secrets", SecretsArgs(
+    admin_password=secret(plain_secrets.admin_password) if plain_secrets.admin_password else None,
+    with_database_password=settings.database.type != "sqlite",
+    with_redis_password=settings.redis_enabled,
+))
+foundation = Foundation("foundation", FoundationArgs(
+    stack=settings.stack, subnet=settings.network.subnet,
+    volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
+    delete_data_on_destroy=settings.storage.delete_data_on_destroy,
+))
+app_image = image("app-image", settings.image)
+
+# 3. Database (and, for a server, its database and user), then the one-shot migration.
+database = Database("database", DatabaseArgs(
+    settings=settings.database,
+    app_password=secrets.database_password,
+    admin_password=secret(plain_secrets.database_admin_password)
+    if plain_secrets.database_admin_password else None,
+))
+migration = Migration("migration", MigrationArgs(
+    stack=settings.stack, database_type=settings.database.type,
+    app_image=settings.image, app_image_id=app_image.image_id,
+    tools_image=settings.migration.tools_image,
+    network_name=foundation.network_name, volume_name=foundation.volume_name,
+    database_url=database.url, webui_secret_key=secrets.webui_secret_key,
+    backup_dir=settings.migration.backup_dir,
+    enforced_config=enforced_config(settings),
+    memory_mb=settings.resources.migration.memory_mb, cpus=settings.resources.migration.cpus,
+    depends_on=[app_image, *database.resources],
+))
+
+# 4. Redis when there is more than one app process.
+redis = None
+if settings.redis_enabled:
+    redis = Redis("redis", RedisArgs(
+        profile=profile("redis", settings.redis.image, "1000:1000",
+                        ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG']),
+        image_name=image("redis-image", settings.redis.image).image_id,
+        network_name=foundation.network_name, password=secrets.redis_password,
+    ))
+
+# 5. The app, after the migration (and Redis).
+webui = WebUI("webui", WebUIArgs(
+    profile=profile("app", settings.image, "1000:1000",
+                    ["curl", "-fsS", "http://127.0.0.1:8080/health"], health_start_period="120s"),
+    image_name=app_image.image_id, replicas=settings.replicas,
+    network_name=foundation.network_name, volume_name=foundation.volume_name,
+    settings=app_settings(settings),
+    secret_settings=app_secret_settings(
+        webui_secret_key=secrets.webui_secret_key, oauth_session_key=secrets.oauth_session_key,
+        database_url=database.url, admin_password=secrets.admin_password,
+        redis_url=redis.url if redis else None),
+    depends_on=[migration, *([redis] if redis else [])],
+))
+
+# 6. nginx: TLS termination, the only published ports.
+certificate = TlsCertificate("tls", CertificateArgs(
+    hostname=settings.hostname, mode=settings.tls.mode, validity_days=settings.tls.validity_days,
+    certificate_pem=settings.tls_certificate,
+    private_key_pem=secret(plain_secrets.tls_private_key) if plain_secrets.tls_private_key else None,
+))
+proxy = Proxy("proxy", ProxyArgs(
+    profile=profile("proxy", settings.proxy.image, "101:101",
+                    ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/"]),
+    image_name=image("proxy-image", settings.proxy.image).image_id,
+    nginx=NginxConfigArgs(
+        server_name=settings.hostname, public_port=settings.public_port,
+        tls_profile=settings.tls.profile,
+        client_max_body_size=settings.proxy.client_max_body_size,
+        auth_rate_per_minute=settings.proxy.auth_rate_per_minute,
+        auth_burst=settings.proxy.auth_burst,
+        read_timeout_seconds=settings.proxy.read_timeout_seconds,
+        hsts_max_age=settings.proxy.hsts_max_age),
+    network_name=foundation.network_name, proxy_ip=settings.network.proxy_ip,
+    bind_ip=settings.proxy.bind_ip, http_port=settings.proxy.http_port,
+    https_port=settings.proxy.https_port,
+    certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,
+    depends_on=[webui],
+))
+
+# 7. What operators need.
+pulumi.export("url", settings.public_url)
+pulumi.export("adminEmail", settings.admin.email)
+pulumi.export("adminPassword", secrets.admin_password)
+pulumi.export("caCertificate", certificate.ca_certificate_pem)
+pulumi.export("databaseRevision", migration.revision)
+pulumi.export("image", settings.image)
+pulumi.export("databaseType", settings.database.type)
+pulumi.export("appContainers", webui.container_names)
+pulumi.export("dataVolume", foundation.volume_name)

@@ -1,0 +1,1 @@
+"""Component resources for a hardened Open WebUI deployment (one concern per module)."""

@@ -1,0 +1,85 @@
+"""Open WebUI's environment, derived from the validated settings (seed 000's list plus hardening)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+
+from components.config import Settings
+from components.webui import DATA_DIR
+
+
+def app_settings(settings: Settings) -> dict[str, str]:
+    """Plain (non-secret) variables; the policy pack reads these at preview."""
+    app = settings.app
+    db = settings.database
+    env = {
+        "WEBUI_NAME": app.name,
+        "WEBUI_URL": settings.public_url,
+        # Sign-up stays off; the first admin comes from WEBUI_ADMIN_* before requests are served,
+        # and the migration step pins ui.enable_signup=false in the database (owui-config-guard).
+        "ENABLE_SIGNUP": "false",
+        "ENABLE_LOGIN_FORM": "true",
+        "DEFAULT_USER_ROLE": app.default_user_role,
+        "JWT_EXPIRES_IN": app.jwt_expires_in,
+        "WEBUI_ADMIN_EMAIL": settings.admin.email,
+        "WEBUI_ADMIN_NAME": settings.admin.name,
+        "ENABLE_PERSISTENT_CONFIG": str(app.enable_persistent_config).lower(),
+        # Migrations ran once in the migration step; never again in each process.
+        "ENABLE_DB_MIGRATIONS": "false",
+        "DATA_DIR": DATA_DIR,
+        "HOME": "/tmp",
+        "UVICORN_WORKERS": str(settings.uvicorn_workers),
+        "GLOBAL_LOG_LEVEL": app.log_level,
+        "VECTOR_DB": app.vector_db,
+        "OFFLINE_MODE": str(app.offline_mode).lower(),
+        "USE_SLIM_DOCKER": "true",
+        # HTTPS-only: browsers send cookies only over TLS, and only to this site.
+        "WEBUI_SESSION_COOKIE_SECURE": "true",
+        "WEBUI_AUTH_COOKIE_SECURE": "true",
+        "WEBUI_SESSION_COOKIE_SAME_SITE": "strict",
+        "WEBUI_AUTH_COOKIE_SAME_SITE": "strict",
+        "CORS_ALLOW_ORIGIN": settings.public_url,
+        # Trust X-Forwarded-* only from nginx's fixed address.
+        "FORWARDED_ALLOW_IPS": settings.network.proxy_ip,
+        "ENABLE_PIP_INSTALL_FRONTMATTER_REQUIREMENTS": "false",
+        "ENABLE_WEBSOCKET_SUPPORT": "true",
+        "ENABLE_OLLAMA_API": "true" if app.ollama_base_url else "false",
+        "ENABLE_OPENAI_API": "true" if app.openai_base_url else "false",
+    }
+    if app.openai_base_url:
+        env["OPENAI_API_BASE_URL"] = app.openai_base_url
+    if app.ollama_base_url:
+        env["OLLAMA_BASE_URL"] = app.ollama_base_url
+    if db.type != "sqlite":
+        env.update({
+            "DATABASE_POOL_SIZE": str(db.pool_size),
+            "DATABASE_POOL_MAX_OVERFLOW": str(db.max_overflow),
+            "DATABASE_POOL_RECYCLE": str(db.pool_recycle),
+            "DATABASE_POOL_TIMEOUT": str(db.pool_timeout),
+        })
+    if settings.redis_enabled:
+        env["WEBSOCKET_MANAGER"] = "redis"
+    env.update(app.extra_env)
+    return env
+
+
+def app_secret_settings(*, webui_secret_key: pulumi.Input[str], oauth_session_key: pulumi.Input[str],
+                        database_url: pulumi.Input[str], admin_password: pulumi.Input[str],
+                        redis_url: Optional[pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
+    env: dict[str, pulumi.Input[str]] = {
+        "WEBUI_SECRET_KEY": webui_secret_key,
+        "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY": oauth_session_key,
+        "DATABASE_URL": database_url,
+        "WEBUI_ADMIN_PASSWORD": admin_password,
+    }
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
+        env["WEBSOCKET_REDIS_URL"] = redis_url
+    return env
+
+
+def enforced_config(settings: Settings) -> dict[str, object]:
+    """Settings Open WebUI keeps in its database that the stack owns (see owui-config-guard)."""
+    return {"ui.enable_signup": False, "webui.url": settings.public_url}

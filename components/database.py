@@ -1,0 +1,45 @@
+"""The database Open WebUI uses: its DATABASE_URL and, on a server, the database and app user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+from components.config import DatabaseSettings
+from components.db_url import build_database_url
+from components.hardening import TYPE_PREFIX, child_opts
+
+SQLITE_PATH = "/app/backend/data/webui.db"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    settings: DatabaseSettings
+    # The app user's password (pulumi-random secret); None for SQLite.
+    app_password: Optional[pulumi.Input[str]] = None
+    # The server admin's password from secret config; None for SQLite.
+    admin_password: Optional[pulumi.Input[str]] = None
+
+
+class Database(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    # What the migration must wait for (the provisioned database and user).
+    resources: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(f"{TYPE_PREFIX}:Database", name, None, opts)
+        db = args.settings
+        self.resources = []
+        if db.type == "sqlite":
+            self.url = pulumi.Output.secret(build_database_url("sqlite", sqlite_path=SQLITE_PATH))
+        else:
+            from components.database_server import provision
+            self.resources = provision(self, name, db, args.app_password, args.admin_password)
+            self.url = pulumi.Output.secret(pulumi.Output.from_input(args.app_password).apply(
+                lambda password: build_database_url(
+                    db.type, host=db.effective_container_host, port=db.effective_port,
+                    name=db.name, user=db.user, password=password, ssl_mode=db.ssl_mode,
+                    ssl_ca_path=db.ssl_ca_file, connect_timeout=db.connect_timeout)))
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,88 @@
+"""The hardening every container of the stack gets (CIS Docker Benchmark section 5).
+
+One place builds these inputs so that the app, proxy, Redis and backup containers cannot drift apart;
+the policy pack checks the same properties on whatever reaches the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+
+TYPE_PREFIX = "openwebui:index"
+ROLE_LABEL = "openwebui.role"
+ENVIRONMENT_LABEL = "openwebui.environment"
+IMAGE_LABEL = "openwebui.image"
+STACK_LABEL = "openwebui.stack"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerProfile:
+    """What differs between containers; everything else is fixed hardening."""
+
+    role: str
+    environment: str
+    stack: str
+    image_ref: str
+    user: str
+    memory_mb: int
+    cpus: float
+    health_command: list[str]
+    tmpfs: dict[str, str] = field(default_factory=lambda: {"/tmp": "rw,noexec,nosuid,size=256m"})
+    health_start_period: str = "30s"
+
+
+def hardened_container_args(profile: ContainerProfile) -> dict:
+    """Keyword arguments for docker.Container shared by every role."""
+    return dict(
+        user=profile.user,
+        read_only=True,
+        tmpfs=profile.tmpfs,
+        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+        security_opts=["no-new-privileges:true"],
+        memory=profile.memory_mb,
+        memory_swap=profile.memory_mb,
+        cpus=str(profile.cpus),
+        restart="unless-stopped",
+        healthcheck=docker.ContainerHealthcheckArgs(
+            tests=["CMD", *profile.health_command],
+            interval="10s",
+            timeout="5s",
+            retries=6,
+            start_period=profile.health_start_period,
+        ),
+        labels=container_labels(profile),
+        log_driver="json-file",
+        log_opts={"max-size": "10m", "max-file": "3"},
+        must_run=True,
+    )
+
+
+def container_labels(profile: ContainerProfile) -> list[docker.ContainerLabelArgs]:
+    values = {
+        ROLE_LABEL: profile.role,
+        ENVIRONMENT_LABEL: profile.environment,
+        IMAGE_LABEL: profile.image_ref,
+        STACK_LABEL: profile.stack,
+    }
+    return [docker.ContainerLabelArgs(label=k, value=v) for k, v in values.items()]
+
+
+def child_opts(parent: pulumi.Resource, *, depends_on: Optional[list] = None,
+               **extra) -> pulumi.ResourceOptions:
+    """Options for a component's child: always parented, optionally ordered."""
+    return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **extra)
+
+
+def env_list(plain: dict[str, pulumi.Input[str]], secret: dict[str, pulumi.Input[str]]) -> list:
+    """Container env as separate items: plain ones stay readable at preview (so policies can judge
+    them), secret ones stay individual secret Outputs (never joined into a plain string)."""
+    items: list = [f"{key}={value}" if isinstance(value, str) else
+                   pulumi.Output.concat(key, "=", value) for key, value in sorted(plain.items())]
+    for key, value in sorted(secret.items()):
+        items.append(pulumi.Output.secret(pulumi.Output.from_input(value).apply(
+            lambda v, k=key: f"{k}={v}")))
+    return items

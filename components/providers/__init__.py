@@ -1,0 +1,1 @@
+"""Pulumi dynamic providers written in Python (one resource kind per module)."""
