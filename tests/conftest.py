@@ -109,9 +109,9 @@ def to_engine_config(values: dict[str, Any]) -> dict[str, str]:
 
 
 def run_program(stack: str, values: dict[str, Any], secret_keys: tuple[str, ...] = (),
-                preview: bool = False) -> RecordingMocks:
+                preview: bool = False, mocks: Optional[RecordingMocks] = None) -> RecordingMocks:
     """Run __main__.py under mocks with the given config; returns what it declared."""
-    mocks = RecordingMocks()
+    mocks = mocks if mocks is not None else RecordingMocks()
     pulumi.runtime.set_all_config(to_engine_config(values),
                                   [f"{NAMESPACE}:{k}" for k in secret_keys])
     pulumi.runtime.set_mocks(mocks, project="openwebui", stack=stack, preview=preview)
