@@ -15,8 +15,9 @@ What Open WebUI 0.12.4 does with the URL (open_webui/env.py, internal/db.py):
   ssl parameters are libpq's.
 - MySQL goes through SQLAlchemy's PyMySQL dialect, which turns ``ssl_ca``/``ssl_check_hostname`` into PyMySQL's
   ``ssl`` dict. ``ssl_verify_cert`` must NOT be combined with ``ssl_ca`` there: PyMySQL then rebuilds its ssl
-  settings without the CA. So for MySQL the modes map to: require -> ``ssl_check_hostname=false`` (TLS, no
-  verification unless a CA is given), verify-ca -> ``ssl_ca`` + ``ssl_check_hostname=false``,
+  settings without the CA. So for MySQL the modes map to: prefer/require -> ``ssl_check_hostname=false`` (TLS,
+  no verification unless a CA is given; PyMySQL falls back to plain text when the server offers no TLS, so
+  "require" is only enforced by REQUIRE SSL on the account), verify-ca -> ``ssl_ca`` + ``ssl_check_hostname=false``,
   verify-full -> ``ssl_ca`` (chain and host name checked).
 """
 
@@ -32,7 +33,7 @@ DEFAULT_SQLITE_PATH: Final = "/app/backend/data/webui.db"
 DEFAULT_PORTS: Final = {"postgresql": 5432, "mysql": 3306}
 
 PG_SSL_MODES: Final = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-MYSQL_SSL_MODES: Final = ("disable", "require", "verify-ca", "verify-full")
+MYSQL_SSL_MODES: Final = ("disable", "prefer", "require", "verify-ca", "verify-full")
 
 # Spellings users bring from other tools (seed 000/002) mapped to our three kinds.
 _KIND_ALIASES: Final = {
@@ -101,7 +102,6 @@ def ssl_query(kind: str, ssl_mode: str | None, ssl_ca_path: str | None) -> dict[
     if mode is not None and mode not in MYSQL_SSL_MODES:
         raise DatabaseUrlError(
             f"unsupported MySQL TLS mode {ssl_mode!r}: use one of {', '.join(MYSQL_SSL_MODES)} "
-            "(PyMySQL has no 'prefer': it either requires TLS or does not use it)"
         )
     if mode in (None, "disable"):
         if ssl_ca_path and mode is None:

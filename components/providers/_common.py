@@ -33,7 +33,8 @@ class ProvisioningError(Exception):
 class ConfigKeys:
     """Names of the stack config keys, used only to word error messages (and to find the admin password).
 
-    The defaults follow ``openwebui:database.<field>``; components/config.py passes its real key names.
+    The defaults are components/config.py's keys (``openwebui:database`` object, admin password in
+    ``openwebui:databaseAdminPassword``).
     """
 
     name: str = "openwebui:database.name"
@@ -41,9 +42,9 @@ class ConfigKeys:
     password: str = "openwebui:database.password"
     host: str = "openwebui:database.host"
     port: str = "openwebui:database.port"
-    account_host: str = "openwebui:database.accountHost"
+    account_host: str = "openwebui:database.userHost"
     admin_user: str = "openwebui:database.adminUser"
-    admin_password: str = "openwebui:database.adminPassword"
+    admin_password: str = "openwebui:databaseAdminPassword"
     ssl_mode: str = "openwebui:database.sslMode"
     ssl_ca: str = "openwebui:database.sslCaFile"
     adopt: str = "openwebui:database.adoptExisting"

@@ -125,8 +125,9 @@ def test_ca_paths_open_webui_would_corrupt_are_refused(path: str) -> None:
 def test_unknown_modes_and_kinds() -> None:
     with pytest.raises(DatabaseUrlError):
         ssl_query("postgresql", "sometimes", None)
-    with pytest.raises(DatabaseUrlError, match="prefer"):
-        ssl_query("mysql", "prefer", None)
+    with pytest.raises(DatabaseUrlError, match="MySQL TLS mode"):
+        ssl_query("mysql", "allow", None)
+    assert ssl_query("mysql", "prefer", None) == {"ssl_check_hostname": "false"}
     with pytest.raises(DatabaseUrlError, match="unknown database type"):
         normalise_kind("oracle")
 
