@@ -1,0 +1,18 @@
+"""Entry point the Pulumi engine runs for `--policy-pack policy`.
+
+Only assembles the pack: constructing PolicyPack starts the analyzer's gRPC server and blocks forever, so
+nothing (tests included) may import this file. The checks live in policies.py and its modules.
+"""
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+from policies import PACK_NAME, POLICIES
+
+PolicyPack(
+    name=PACK_NAME,
+    policies=POLICIES,
+    # Per-policy levels (advisory for the nproc substitute, remediate for secret marking) override this.
+    enforcement_level=EnforcementLevel.MANDATORY,
+    description="Refuses Open WebUI deployments that break the CIS Docker section 5 baseline or HTTPS-only, "
+    "signup-off, pinned-image rules.",
+)
