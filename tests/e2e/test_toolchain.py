@@ -1,0 +1,151 @@
+"""The engine toolchain: scripts/pulumi-toolchain gives a Pulumi CLI and the pinned resource plugins.
+
+Runs the real script (a cold machine builds for a long while; a cached run takes seconds) and asks the
+engine it points to what it has. Versions are read from requirements.txt, never repeated here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.engine
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "pulumi-toolchain"
+PLUGINS = {"pulumi-docker": "docker", "pulumi-random": "random", "pulumi-command": "command"}
+# A cold build compiles the CLI and three providers on two cores.
+BUILD_TIMEOUT_S = 3 * 60 * 60
+
+
+def pins() -> dict[str, str]:
+    """Exact `name==version` pins from requirements.txt."""
+    found: dict[str, str] = {}
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([0-9][0-9.]*)\s*(#.*)?$", line.strip())
+        if match:
+            found[match.group(1).lower()] = match.group(2)
+    return found
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.lstrip("v").split("."))
+
+
+@dataclass(frozen=True)
+class Engine:
+    env: dict[str, str]
+
+    def pulumi(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            ["pulumi", *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, f"pulumi {' '.join(args)} failed:\n{done.stderr}"
+        return done.stdout
+
+
+def parse_exports(text: str) -> dict[str, str]:
+    """Turn the script's `export NAME=value` lines into a dict (values are shell-quoted)."""
+    exports: dict[str, str] = {}
+    for line in text.splitlines():
+        words = shlex.split(line)
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            name, value = words[1].split("=", 1)
+            exports[name] = value
+    return exports
+
+
+def run_toolchain(*flags: str) -> Engine:
+    done = subprocess.run(
+        [str(SCRIPT), "--env", *flags], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
+    )
+    assert done.returncode == 0, f"scripts/pulumi-toolchain exited {done.returncode}:\n{done.stderr[-4000:]}"
+    exports = parse_exports(done.stdout)
+    env = dict(os.environ)
+    # PATH is printed as `<bin>:"$PATH"`; shlex leaves the literal $PATH to expand here.
+    env["PATH"] = exports["PATH"].replace("$PATH", os.environ.get("PATH", ""))
+    for name in ("PULUMI_HOME", "PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"):
+        env[name] = exports[name]
+    return Engine(env=env)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    """The whole engine: CLI, Python language host and the three plugins."""
+    return run_toolchain()
+
+
+@pytest.fixture(scope="module")
+def cli() -> Engine:
+    """The CLI alone (what --cli-only gives when a plugin cannot be built)."""
+    return run_toolchain("--cli-only")
+
+
+def assert_cli_not_older_than_sdk(engine: Engine) -> None:
+    sdk = pins()["pulumi"]
+    cli = engine.pulumi("version").strip()
+    # The CLI may be newer than the SDK (the SDK's own version is not always on the module proxy), never older.
+    assert version_tuple(cli)[0] == version_tuple(sdk)[0], (cli, sdk)
+    assert version_tuple(cli) >= version_tuple(sdk), (cli, sdk)
+
+
+def test_cli_only_gives_a_cli_not_older_than_the_sdk(cli: Engine) -> None:
+    assert_cli_not_older_than_sdk(cli)
+
+
+def test_cli_only_manages_a_local_stack(cli: Engine, tmp_path: Path) -> None:
+    """Stack and secret config work against a file backend with the CLI alone (no program runs)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: toolchain-check\nruntime: python\n", encoding="utf-8")
+    env = dict(cli.env)
+    env["PULUMI_BACKEND_URL"] = (tmp_path / "state").as_uri()
+    (tmp_path / "state").mkdir()
+    env["PULUMI_CONFIG_PASSPHRASE"] = "toolchain-test"
+    local = Engine(env=env)
+
+    def in_project(*args: str, stdin: str | None = None) -> str:
+        return local.pulumi("--cwd", str(project), *args, stdin=stdin)
+
+    in_project("stack", "init", "dev")
+    # The value goes in on stdin: secrets never appear in process arguments.
+    in_project("config", "set", "--secret", "dbPassword", stdin="not-a-real-secret")
+    stack_file = (project / "Pulumi.dev.yaml").read_text(encoding="utf-8")
+    assert "not-a-real-secret" not in stack_file  # stored encrypted
+    assert in_project("config", "get", "dbPassword").strip() == "not-a-real-secret"
+
+
+def test_last_stdout_line_is_a_bin_dir_with_pulumi() -> None:
+    done = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    bin_dir = Path(done.stdout.strip().splitlines()[-1])
+    assert (bin_dir / "pulumi").is_file()
+    assert os.access(bin_dir / "pulumi", os.X_OK)
+
+
+def test_cli_is_at_least_the_pinned_sdk_version(engine: Engine) -> None:
+    assert_cli_not_older_than_sdk(engine)
+
+
+def test_python_language_host_is_beside_the_cli(engine: Engine) -> None:
+    found = shutil.which("pulumi", path=engine.env["PATH"])
+    assert found is not None
+    bin_dir = Path(found).parent
+    # The engine finds the host beside the CLI, and the host refuses to start without its exec script.
+    assert os.access(bin_dir / "pulumi-language-python", os.X_OK)
+    assert os.access(bin_dir / "pulumi-language-python-exec", os.X_OK)
+
+
+def test_plugins_are_registered_at_the_pinned_versions(engine: Engine) -> None:
+    listing = engine.pulumi("plugin", "ls")
+    wanted = pins()
+    for package, plugin in PLUGINS.items():
+        pattern = rf"^{plugin}\s+resource\s+{re.escape(wanted[package])}\s"
+        assert re.search(pattern, listing, re.MULTILINE), f"{plugin} {wanted[package]} not in:\n{listing}"
