@@ -27,9 +27,19 @@ def profile(role: str, image: str, user: str, health: list[str], **extra) -> Con
                             cpus=limits.cpus, health_command=health, **extra)
 
 
+# A private registry (e.g. GHCR with a token) gets its credentials from secret config.
+registry_provider = None
+if settings.registry:
+    registry_provider = docker.Provider("docker-registry", registry_auth=[docker.ProviderRegistryAuthArgs(
+        address=settings.registry.server, username=settings.registry.username,
+        password=secret(plain_secrets.registry_password))])
+
+
 def image(name: str, ref: str) -> docker.RemoteImage:
-    # Local images are used as they are; registry images are pulled (credentials from config).
-    return docker.RemoteImage(name, name=ref, keep_locally=True)
+    # Local images are used as they are; registry images are pulled.
+    on_registry = settings.registry is not None and ref.startswith(settings.registry.server + "/")
+    return docker.RemoteImage(name, name=ref, keep_locally=True, opts=pulumi.ResourceOptions(
+        provider=registry_provider if on_registry else None))
 
 
 # 2. Secrets, network and data volume.
@@ -40,6 +50,7 @@ secrets = AppSecrets("secrets", SecretsArgs(
 ))
 foundation = Foundation("foundation", FoundationArgs(
     stack=settings.stack, subnet=settings.network.subnet,
+    network_name=settings.network.name or f"openwebui-{settings.stack}",
     volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
     delete_data_on_destroy=settings.storage.delete_data_on_destroy,
 ))
@@ -59,6 +70,7 @@ migration = Migration("migration", MigrationArgs(
     network_name=foundation.network_name, volume_name=foundation.volume_name,
     database_url=database.url, webui_secret_key=secrets.webui_secret_key,
     backup_dir=settings.migration.backup_dir,
+    admin_email=settings.admin.email, admin_password=secrets.admin_password,
     enforced_config=enforced_config(settings),
     memory_mb=settings.resources.migration.memory_mb, cpus=settings.resources.migration.cpus,
     depends_on=[app_image, *database.resources],

@@ -55,6 +55,8 @@ class MigrationArgs:
     database_url: pulumi.Input[str]
     webui_secret_key: pulumi.Input[str]
     backup_dir: str
+    admin_email: str
+    admin_password: pulumi.Input[str]
     enforced_config: dict = field(default_factory=dict)
     memory_mb: int = 1024
     cpus: float = 1.0
@@ -88,6 +90,8 @@ class Migration(pulumi.ComponentResource):
                 "OWUI_CPUS": str(args.cpus),
                 "DATABASE_URL": pulumi.Output.secret(args.database_url),
                 "WEBUI_SECRET_KEY": pulumi.Output.secret(args.webui_secret_key),
+                "WEBUI_ADMIN_EMAIL": args.admin_email,
+                "WEBUI_ADMIN_PASSWORD": pulumi.Output.secret(args.admin_password),
             },
             # Re-run (replace) when what the migration depends on changes; never on a plain `up`.
             triggers=[args.app_image, args.app_image_id, url_fingerprint, enforced,
