@@ -325,6 +325,8 @@ class NetworkSettings(_Model):
     """`openwebui:network`: the private network the containers share (nothing else joins it)."""
 
     subnet: str = "172.30.0.0/24"
+    # Defaults to openwebui-<stack>.
+    name: Optional[str] = None
 
     @field_validator("subnet")
     @classmethod

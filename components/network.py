@@ -14,6 +14,7 @@ from components.hardening import TYPE_PREFIX, child_opts
 @dataclass(frozen=True, kw_only=True)
 class FoundationArgs:
     stack: str
+    network_name: str
     subnet: str
     volume_name: str
     # False (the default): `pulumi destroy` leaves the volume and its data in Docker.
@@ -28,7 +29,7 @@ class Foundation(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:Foundation", name, None, opts)
         network = docker.Network(
             f"{name}-network",
-            name=f"openwebui-{args.stack}",
+            name=args.network_name,
             driver="bridge",
             ipam_configs=[docker.NetworkIpamConfigArgs(subnet=args.subnet)],
             # No inter-container traffic outside this network; no IPv6 surprises.
