@@ -690,7 +690,7 @@ CONTAINER_POLICIES: Final[list[ResourceValidationPolicy]] = [
     ),
     _container_policy(
         "docker-container-limit-cpu",
-        cis("5.12", "every container has a CPU limit or priority; set `cpus` (e.g. \"1.5\") or `cpuShares`."),
+        cis("5.12", "every container has a CPU limit or priority; set `cpus` (such as \"1.5\") or `cpuShares`."),
         validate_cpu_limit, Severity.MEDIUM, "Set `cpus` (a hard cap) or `cpuShares` (a relative weight, not 1024).",
     ),
     _container_policy(

@@ -456,9 +456,9 @@ OPENWEBUI_POLICIES: Final[list[ResourceValidationPolicy]] = [
     ),
     ResourceValidationPolicy(
         name="openwebui-mark-secret-envs-as-secrets",
-        description="Credential env items (WEBUI_SECRET_KEY, DATABASE_URL, *_PASSWORD, ...) are Pulumi secrets; "
-        "this remediation wraps plain ones so state stores them encrypted. Fix the program with "
-        "`pulumi.Output.secret`.",
+        description="Credential env items (WEBUI_SECRET_KEY, DATABASE_URL, *_PASSWORD, ...) are Pulumi secrets: "
+        "this remediation wraps plain ones so state stores them encrypted, and the lasting fix is "
+        "`pulumi.Output.secret` in the program.",
         remediate=remediate_mark_secret_envs,
         enforcement_level=EnforcementLevel.REMEDIATE,
         severity=Severity.HIGH,
