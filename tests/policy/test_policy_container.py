@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import (
+from policy_helpers import (
     CONTAINER,
     REMOTE_IMAGE,
     UNKNOWN_LIST,
@@ -28,7 +28,7 @@ RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPoli
 def run(policy_name: str, props: dict[str, Any], environment: str = "prod", **kwargs: Any) -> list[str]:
     """Violations of one policy, with the environment's policy config file applied."""
     found: list[str] = []
-    from conftest import resource_args
+    from policy_helpers import resource_args
 
     args = resource_args(props, config=pack_config(environment, policy_name), **kwargs)
     result = policy(policy_name).validate(args, lambda message, urn=None: found.append(message))
@@ -105,7 +105,7 @@ def test_capability_adds_follow_the_config_allowlist(good_app):
     props = changed(good_app, capabilities={"drops": ["ALL"], "adds": ["CAP_NET_BIND_SERVICE"]})
     assert run("docker-container-drop-all-capabilities", props)
     found: list[str] = []
-    from conftest import resource_args
+    from policy_helpers import resource_args
 
     args = resource_args(props, config={"allowedCapabilities": ["NET_BIND_SERVICE"]})
     cp.validate_drop_all_capabilities(args, lambda message, urn=None: found.append(message))

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import (
+from policy_helpers import (
     SIG_KEY,
     UNKNOWN_LIST,
     UNKNOWN_STR,

@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 import pytest
 import yaml
-from conftest import (
+from policy_helpers import (
     POLICY_DIR,
     ROOT,
     UNKNOWN_STR,

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import (
+from policy_helpers import (
     CONTAINER,
     UNKNOWN_LIST,
     UNKNOWN_STR,
@@ -174,4 +174,4 @@ def test_workers_above_one_need_redis():
 
 
 def test_stack_containers_skip_other_types(prod_stack):
-    assert len(sp.stack_containers(__import__("conftest").stack_args(prod_stack).resources)) == 4
+    assert len(sp.stack_containers(__import__("policy_helpers").stack_args(prod_stack).resources)) == 4

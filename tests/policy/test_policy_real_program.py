@@ -1,0 +1,94 @@
+"""The pack against what the real program declares for each stack file (run under the shared mocks).
+
+The recorded inputs are what the engine receives before the docker provider's Check; the policies see
+them after Check, which adds schema defaults, so those defaults are added here too (networkMode "bridge"
+is the one that matters: it stays set next to networksAdvanced).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from policy_helpers import CONTAINER, pack_config, resource_args, stack_args
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+from policies import POLICIES
+from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
+
+RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy) and p.has_validation()]
+STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
+
+
+def after_check(typ: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The provider's schema defaults, as its Check fills them in."""
+    props = copy.deepcopy(inputs)
+    if typ == CONTAINER:
+        props.setdefault("networkMode", "bridge")
+        props.setdefault("restart", "no")
+        for port in props.get("ports", []) or []:
+            port.setdefault("ip", "0.0.0.0")
+            port.setdefault("protocol", "tcp")
+    return props
+
+
+def declared(environment: str, tls_pair: dict[str, str], **overrides: Any) -> RecordingMocks:
+    secrets, secret_keys = stack_secrets(environment, tls_pair)
+    return run_program(environment, {**stack_config(environment), **secrets, **overrides}, secret_keys)
+
+
+def mandatory_violations(mocks: RecordingMocks, environment: str) -> list[tuple[str, str, str]]:
+    found: list[tuple[str, str, str]] = []
+    for record in mocks.resources:
+        props = after_check(record.typ, record.inputs)
+        for pol in RESOURCE_POLICIES:
+            if pol.enforcement_level not in (None, EnforcementLevel.MANDATORY):
+                continue
+            args = resource_args(props, resource_type=record.typ, name=record.name,
+                                 config=pack_config(environment, pol.name))
+            pol.validate(args, lambda message, urn=None, n=record.name, p=pol.name: found.append((p, n, message)))
+    resources = [(r.typ, r.name, after_check(r.typ, r.inputs)) for r in mocks.resources]
+    for pol in STACK_POLICIES:
+        pol.validate(stack_args(resources, pack_config(environment, pol.name)),
+                     lambda message, urn=None, p=pol.name: found.append((p, urn or "stack", message)))
+    return found
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_each_stack_file_passes_every_mandatory_policy(environment, tls_pair):
+    mocks = declared(environment, tls_pair)
+    assert mocks.containers("app") and mocks.containers("proxy")
+    assert mandatory_violations(mocks, environment) == []
+
+
+def test_prod_declares_redis_and_two_apps(tls_pair):
+    mocks = declared("prod", tls_pair)
+    assert len(mocks.containers("app")) == 2 and len(mocks.containers("redis")) == 1
+
+
+@pytest.mark.parametrize("extra_env,policy_name", [
+    ({"ENABLE_OAUTH_SIGNUP": "true"}, "openwebui-disable-signup"),
+    ({"WEBUI_AUTH": "false"}, "openwebui-disable-signup"),
+    ({"ENABLE_LDAP": "true"}, "openwebui-disable-signup"),
+])
+def test_user_overrides_through_extra_env_are_refused(tls_pair, extra_env, policy_name):
+    app = dict(stack_config("dev")["app"])
+    app["extraEnv"] = extra_env
+    found = mandatory_violations(declared("dev", tls_pair, app=app), "dev")
+    assert {p for p, _, _ in found} == {policy_name}
+
+
+def test_unbounded_jwt_in_prod_is_refused(tls_pair):
+    app = dict(stack_config("prod")["app"])
+    app["jwtExpiresIn"] = "4w"
+    found = mandatory_violations(declared("prod", tls_pair, app=app), "prod")
+    assert {p for p, _, _ in found} == {"openwebui-bound-jwt-lifetime"}
+    assert len(found) == 2  # both replicas
+
+
+def test_prod_bind_ip_must_be_listed_in_the_policy_config(tls_pair):
+    proxy = dict(stack_config("prod")["proxy"])
+    proxy["bindIp"] = "0.0.0.0"
+    found = mandatory_violations(declared("prod", tls_pair, proxy=proxy), "prod")
+    assert {p for p, _, _ in found} == {"docker-container-bind-ports-to-allowed-ips"}
