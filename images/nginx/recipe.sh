@@ -36,7 +36,6 @@ image_config() {
         "WORKDIR /tmp"
         "USER $NGINX_ID:$NGINX_ID"
         "EXPOSE 8080 8443"
-        "STOPSIGNAL SIGQUIT"
         'CMD ["start-nginx"]'
     )
 }
