@@ -291,3 +291,12 @@ def test_server_remediation_marks_plain_credentials_secret(analyzer):
     # Items that were secrets already stay secrets (same count as in the program); plain settings stay plain.
     assert len(marked) == sum(1 for item in make_app("prod")["envs"] if isinstance(item, dict))
     assert "ENABLE_SIGNUP=false" in list(envs)
+
+
+def test_readme_lists_every_policy_with_its_level():
+    readme = (POLICY_DIR / "README.md").read_text()
+    for pol in POLICIES:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{pol.name}` |")), None)
+        assert row is not None, pol.name
+        level = pol.enforcement_level.value if pol.enforcement_level else "mandatory"
+        assert f"| {level} |" in row and f"| {pol.severity.value} |" in row, pol.name
