@@ -644,7 +644,8 @@ def _container_policy(
 CONTAINER_POLICIES: Final[list[ResourceValidationPolicy]] = [
     _container_policy(
         "docker-container-disallow-root-user",
-        cis("4.1", "every container runs as a numeric non-root uid; set `user=\"<uid>:<gid>\"` with uid and gid not 0."),
+        cis("4.1", "every container runs as a numeric non-root uid; set `user=\"<uid>:<gid>\"` with uid and "
+                   "gid not 0."),
         validate_non_root_user, Severity.CRITICAL,
         "Set `user` to a numeric uid:gid other than 0 (e.g. \"1000:1000\") and make the image's writable paths "
         "owned by it.",

@@ -459,7 +459,8 @@ OPENWEBUI_POLICIES: Final[list[ResourceValidationPolicy]] = [
         description="Credential env items (WEBUI_SECRET_KEY, DATABASE_URL, *_PASSWORD, ...) are Pulumi secrets: "
         "this remediation wraps plain ones so state stores them encrypted, and the lasting fix is "
         "`pulumi.Output.secret` in the program.",
-        remediate=remediate_mark_secret_envs,
+        # The SDK's annotation asks for an awaitable, but its Remediate handler also takes a plain mapping.
+        remediate=remediate_mark_secret_envs,  # type: ignore[arg-type]
         enforcement_level=EnforcementLevel.REMEDIATE,
         severity=Severity.HIGH,
         remediation_steps="Pass credential env items as `pulumi.Output.secret(...)` or from `config.require_secret`.",

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Union
+from enum import Enum
+from typing import Any, Final, cast
 
 from pulumi_policy import Secret
 from pulumi_policy.proxy import (
@@ -49,15 +50,13 @@ _SENTINELS: Final = frozenset(
 )
 
 
-class Unknown:
-    """A value the engine cannot know yet (preview before the resource it depends on exists)."""
+class Unknown(Enum):
+    """A value the engine cannot know yet (preview before the resource it depends on exists).
 
-    _instance: Unknown | None = None
+    A one-member enum, so that ``value is UNKNOWN`` narrows types for the type checker.
+    """
 
-    def __new__(cls) -> Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    UNKNOWN = "unknown"
 
     def __repr__(self) -> str:
         return "UNKNOWN"
@@ -67,7 +66,7 @@ class Unknown:
         raise TypeError("an unknown preview value has no truth value; compare it with `is UNKNOWN`")
 
 
-UNKNOWN: Final = Unknown()
+UNKNOWN: Final = Unknown.UNKNOWN
 
 # Keys whose values are credentials. The program passes them as individual secret Outputs; a policy cannot
 # see secretness during validation (see module docstring), so this list drives the strength checks, the
@@ -102,7 +101,7 @@ def _target(value: Any) -> Any:
     """Unwrap pulumi-policy's proxies (they hand out their unchecked target under ``"__target"``)."""
     if isinstance(value, (Mapping, Sequence)) and not isinstance(value, (str, bytes, dict, list, tuple)):
         try:
-            return value["__target"]
+            return cast(Any, value)["__target"]
         except (KeyError, IndexError, TypeError):
             return value
     return value
@@ -161,7 +160,7 @@ def as_list(value: Any) -> list[Any] | Unknown:
     return [value]
 
 
-MaybeStr = Union[str, None, Unknown]
+MaybeStr = str | None | Unknown
 
 
 @dataclass(frozen=True)

@@ -81,13 +81,29 @@ HTTPS_SCHEMA: Final = schema(
     proxyHttpsPort={"type": "integer", "default": 8443,
                     "description": "The proxy's container port that serves TLS."},
     requirePublicPortMatch={"type": "boolean", "default": True,
-                            "description": "WEBUI_URL's port must be the host port the proxy's TLS port is published on "
-                                           "(turn off when another load balancer sits in front)."},
+                            "description": "WEBUI_URL's port must be the host port the proxy's TLS port is "
+                                           "published on (turn off when another load balancer sits in front)."},
 )
 
 
 def _url_port(origin: str) -> int:
     return urlsplit(origin).port or 443
+
+
+def tls_host_ports(proxies: Iterable[StackContainer], https_port: int) -> set[int] | None:
+    """Host ports the proxies publish their TLS port on; None when some mapping is still unknown."""
+    found: set[int] = set()
+    for proxy in proxies:
+        ports = published_ports(proxy)
+        if ports is None:
+            return None
+        for port in ports:
+            internal, external = as_int(port.get("internal")), as_int(port.get("external"))
+            if internal is UNKNOWN or external is UNKNOWN:
+                return None
+            if internal == https_port and isinstance(external, int):
+                found.add(external)
+    return found
 
 
 def validate_https_end_to_end(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -100,21 +116,7 @@ def validate_https_end_to_end(args: StackValidationArgs, report_violation: Repor
         report_violation("there is no proxy container (role=proxy) to terminate TLS in front of the app.", None)
         return
     https_port = int_setting(args, HTTPS_SCHEMA, "proxyHttpsPort")
-    https_hosts: set[int] | None = set()
-    for proxy in proxies:
-        ports = published_ports(proxy)
-        if ports is None:
-            https_hosts = None
-            break
-        for port in ports:
-            internal, external = as_int(port.get("internal")), as_int(port.get("external"))
-            if internal is UNKNOWN or external is UNKNOWN:
-                https_hosts = None
-                break
-            if internal == https_port and isinstance(external, int):
-                https_hosts.add(external)
-        if https_hosts is None:
-            break
+    https_hosts = tls_host_ports(proxies, https_port)
     if https_hosts is not None and not https_hosts:
         report_violation(f"the proxy does not publish its TLS port {https_port} on the host.", proxies[0].urn)
 

@@ -386,7 +386,8 @@ def test_props_the_policies_read_exist_in_pulumi_docker():
             "image"}
     assert read <= _wire_names(pulumi_docker.ContainerArgs)
     assert {"drops", "adds"} <= _wire_names(pulumi_docker.ContainerCapabilitiesArgs)
-    assert {"type", "source", "readOnly", "bindOptions", "volumeOptions"} <= _wire_names(pulumi_docker.ContainerMountArgs)
+    mount_props = {"type", "source", "readOnly", "bindOptions", "volumeOptions"}
+    assert mount_props <= _wire_names(pulumi_docker.ContainerMountArgs)
     assert {"hostPath", "readOnly"} <= _wire_names(pulumi_docker.ContainerVolumeArgs)
     assert {"internal", "external", "ip"} <= _wire_names(pulumi_docker.ContainerPortArgs)
     assert {"tests"} <= _wire_names(pulumi_docker.ContainerHealthcheckArgs)

@@ -26,7 +26,7 @@ from policy_helpers import (
 )
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, Severity
 
 from policies import PACK_NAME, POLICIES, policy
 
