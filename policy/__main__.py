@@ -4,9 +4,15 @@ Only assembles the pack: constructing PolicyPack starts the analyzer's gRPC serv
 nothing (tests included) may import this file. The checks live in policies.py and its modules.
 """
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+import sys
+from pathlib import Path
 
-from policies import PACK_NAME, POLICIES
+# The pack's modules import each other by plain name; make that independent of how the engine starts us.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+
+from policies import PACK_NAME, POLICIES  # noqa: E402
 
 PolicyPack(
     name=PACK_NAME,

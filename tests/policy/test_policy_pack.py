@@ -180,7 +180,8 @@ def test_main_only_assembles_the_pack():
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     """policy/__main__.py started as the engine starts it; its first stdout line is the gRPC port."""
-    process = subprocess.Popen([sys.executable, str(POLICY_DIR / "__main__.py")], cwd=POLICY_DIR,
+    # The engine starts plugins in the project directory, not the pack directory.
+    process = subprocess.Popen([sys.executable, str(POLICY_DIR / "__main__.py")], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         selector = selectors.DefaultSelector()
