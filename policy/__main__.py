@@ -10,9 +10,8 @@ from pathlib import Path
 # The pack's modules import each other by plain name; make that independent of how the engine starts us.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
-
 from policies import PACK_NAME, POLICIES  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 PolicyPack(
     name=PACK_NAME,

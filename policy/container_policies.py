@@ -13,14 +13,6 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
-
 from policy_kit import cis, int_setting, schema, setting
 from policy_props import (
     IMAGE_LABEL,
@@ -31,6 +23,13 @@ from policy_props import (
     as_list,
     container_view,
     plain,
+)
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
 )
 
 Validator = Callable[[ResourceValidationArgs, ReportViolation], None]

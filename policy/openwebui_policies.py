@@ -13,15 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Secret,
-    Severity,
-)
-
 from policy_kit import int_setting, schema, setting
 from policy_props import (
     CONTAINER,
@@ -31,11 +22,19 @@ from policy_props import (
     UNKNOWN,
     ContainerView,
     Env,
-    _target,
     container_view,
     is_secret_env_key,
     is_unknown,
     raw_props,
+    unwrap_proxy,
+)
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+    Severity,
 )
 
 ROLES: Final = ("app", "proxy", "redis", "backup")
@@ -361,7 +360,7 @@ def remediate_mark_secret_envs(args: ResourceValidationArgs) -> Mapping[str, Any
     envs = props.get("envs")
     if envs is None or isinstance(envs, Secret) or is_unknown(envs):
         return None
-    items = list(_target(envs))
+    items = list(unwrap_proxy(envs))
     changed = False
     for index, item in enumerate(items):
         if isinstance(item, str) and not is_unknown(item) and is_secret_env_key(item.partition("=")[0].strip()):

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from pulumi_policy import Policy
-
 from container_policies import CONTAINER_POLICIES
 from openwebui_policies import OPENWEBUI_POLICIES
+from pulumi_policy import Policy
 from stack_policies import STACK_POLICIES
 
 PACK_NAME: Final = "openwebui-security"

@@ -14,7 +14,7 @@ Why this module exists (read from pulumi-policy 1.21.0 and the engine's analyzer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, cast
@@ -97,7 +97,7 @@ def is_secret_env_key(key: str) -> bool:
     return not key.startswith("ENABLE_") and key.endswith(_SECRET_SUFFIXES)
 
 
-def _target(value: Any) -> Any:
+def unwrap_proxy(value: Any) -> Any:
     """Unwrap pulumi-policy's proxies (they hand out their unchecked target under ``"__target"``)."""
     if isinstance(value, (Mapping, Sequence)) and not isinstance(value, (str, bytes, dict, list, tuple)):
         try:
@@ -109,7 +109,7 @@ def _target(value: Any) -> Any:
 
 def plain(value: Any) -> Any:
     """Deep-copy a property value into plain dicts/lists, with unknowns as UNKNOWN and secrets unwrapped."""
-    value = _target(value)
+    value = unwrap_proxy(value)
     if isinstance(value, Secret):
         return plain(value.value)
     if isinstance(value, str):
@@ -123,7 +123,7 @@ def plain(value: Any) -> Any:
 
 def raw_props(props: Mapping[str, Any]) -> dict[str, Any]:
     """Top-level properties with their Secret wrappers kept (only Remediate receives those)."""
-    target = _target(props)
+    target = unwrap_proxy(props)
     return {key: target[key] for key in target}
 
 
@@ -265,7 +265,3 @@ def container_view(resource_type: str, props: Mapping[str, Any]) -> ContainerVie
         return None
     plain_props = plain(props)
     return ContainerView(plain_props, parse_labels(plain_props.get("labels")), parse_env(plain_props.get("envs")))
-
-
-def known_strings(values: Iterable[Any]) -> list[str]:
-    return [value for value in values if isinstance(value, str)]

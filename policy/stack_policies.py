@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from openwebui_policies import cors_origins, https_origin
+from policy_kit import int_setting, schema, setting
+from policy_props import UNKNOWN, ContainerView, as_int, as_list, container_view
 from pulumi_policy import (
     PolicyResource,
     ReportViolation,
@@ -17,10 +20,6 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-
-from openwebui_policies import cors_origins, https_origin
-from policy_kit import int_setting, schema, setting
-from policy_props import UNKNOWN, ContainerView, as_int, as_list, container_view
 
 
 @dataclass(frozen=True)

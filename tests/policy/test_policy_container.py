@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import container_policies as cp
 import pytest
+from policies import POLICIES, policy
 from policy_helpers import (
     CONTAINER,
     REMOTE_IMAGE,
@@ -18,9 +20,6 @@ from policy_helpers import (
     violations,
 )
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
-
-import container_policies as cp
-from policies import POLICIES, policy
 
 RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy) and p.has_validation()]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import openwebui_policies as op
 import pytest
+from policies import policy
 from policy_helpers import (
     SIG_KEY,
     UNKNOWN_LIST,
@@ -20,9 +22,6 @@ from policy_helpers import (
 )
 from pulumi_policy import EnforcementLevel, Secret
 from pulumi_policy.deserialize import serialize_properties
-
-import openwebui_policies as op
-from policies import policy
 
 
 def run(policy_name: str, props: dict[str, Any], environment: str = "prod", config: dict | None = None) -> list[str]:

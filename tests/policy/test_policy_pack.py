@@ -13,6 +13,8 @@ from typing import Any
 import grpc
 import pytest
 import yaml
+from google.protobuf import empty_pb2, struct_pb2
+from policies import PACK_NAME, POLICIES, policy
 from policy_helpers import (
     POLICY_DIR,
     ROOT,
@@ -24,11 +26,8 @@ from policy_helpers import (
     pack_config,
     set_env,
 )
-from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, Severity
-
-from policies import PACK_NAME, POLICIES, policy
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 VERBS = {"disallow", "drop", "restrict", "limit", "require", "bind", "bound", "use", "declare", "disable",

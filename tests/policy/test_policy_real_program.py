@@ -11,10 +11,10 @@ import copy
 from typing import Any
 
 import pytest
+from policies import POLICIES
 from policy_helpers import CONTAINER, pack_config, resource_args, stack_args
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from policies import POLICIES
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
 
 RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy) and p.has_validation()]

@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+import stack_policies as sp
+from policies import POLICIES, policy
 from policy_helpers import (
     CONTAINER,
     UNKNOWN_LIST,
@@ -19,9 +21,6 @@ from policy_helpers import (
     urn_of,
 )
 from pulumi_policy import StackValidationPolicy
-
-import stack_policies as sp
-from policies import POLICIES, policy
 
 STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
 Stack = list[tuple[str, str, dict[str, Any]]]
