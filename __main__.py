@@ -60,8 +60,6 @@ app_image = image("app-image", settings.image)
 database = Database("database", DatabaseArgs(
     settings=settings.database,
     app_password=secrets.database_password,
-    admin_password=secret(plain_secrets.database_admin_password)
-    if plain_secrets.database_admin_password else None,
 ))
 migration = Migration("migration", MigrationArgs(
     stack=settings.stack, database_type=settings.database.type,

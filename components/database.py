@@ -19,8 +19,6 @@ class DatabaseArgs:
     settings: DatabaseSettings
     # The app user's password (pulumi-random secret); None for SQLite.
     app_password: Optional[pulumi.Input[str]] = None
-    # The server admin's password from secret config; None for SQLite.
-    admin_password: Optional[pulumi.Input[str]] = None
 
 
 class Database(pulumi.ComponentResource):
@@ -36,7 +34,7 @@ class Database(pulumi.ComponentResource):
             self.url = pulumi.Output.secret(build_database_url("sqlite", sqlite_path=SQLITE_PATH))
         else:
             from components.database_server import provision
-            self.resources = provision(self, name, db, args.app_password, args.admin_password)
+            self.resources = provision(self, name, db, args.app_password)
             self.url = pulumi.Output.secret(pulumi.Output.from_input(args.app_password).apply(
                 lambda password: build_database_url(
                     db.type, host=db.effective_container_host, port=db.effective_port,
