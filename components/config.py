@@ -638,8 +638,8 @@ def _secret_problems(settings: Settings, secrets: PlainSecrets,
     if settings.registry and not secrets.registry_password:
         problems.append(("registryPassword", "registry is set: give its token with "
                          "`pulumi config set --secret registryPassword ...`"))
-    if secrets.admin_password is not None and len(secrets.admin_password) < 12:
-        problems.append(("adminPassword", "must be at least 12 characters (or leave it unset "
+    if secrets.admin_password is not None and len(secrets.admin_password) < 16:
+        problems.append(("adminPassword", "must be at least 16 characters (or leave it unset "
                          "and a random one is generated)"))
     if settings.environment == "prod" and settings.app.jwt_expires_in == "-1":
         problems.append(("app.jwtExpiresIn", "tokens that never expire are refused in prod; "

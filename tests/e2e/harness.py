@@ -100,9 +100,19 @@ class Stack:
         self.pulumi(*[a for a in args if a], stdin=text)
 
     def policy_args(self, config: Optional[str] = None) -> list[str]:
-        env = config or self.environment
+        """The pack with this stack's config file, else its environment's."""
+        folder = self.workdir / "policy" / "config"
+        name = config or (self.name if (folder / f"{self.name}.json").exists() else self.environment)
         return ["--policy-pack", str(self.workdir / "policy"),
-                "--policy-pack-config", str(self.workdir / "policy" / "config" / f"{env}.json")]
+                "--policy-pack-config", str(folder / f"{name}.json")]
+
+    def derive_policy_config(self, changes: dict[str, dict[str, Any]]) -> None:
+        """policy/config/<stack>.json = the environment's file with some settings changed."""
+        folder = self.workdir / "policy" / "config"
+        config = json.loads((folder / f"{self.environment}.json").read_text())
+        for policy, settings in changes.items():
+            config.setdefault(policy, {}).update(settings)
+        (folder / f"{self.name}.json").write_text(json.dumps(config, indent=2))
 
     @property
     def environment(self) -> str:

@@ -54,6 +54,7 @@ def dev(project, engine, docker_engine, tmp_path_factory):
     stack.set("image", f"openwebui-local/open-webui:{OLD_VERSION}")
     stack.set("proxy.authRatePerMinute", 30)
     stack.set("proxy.authBurst", 10)
+    stack.derive_policy_config({"openwebui-enforce-https-end-to-end": {"proxyHttpsPort": HTTPS_PORT}})
     started = time.monotonic()
     stack.up()
     print(f"dev up from nothing: {time.monotonic() - started:.1f}s")
