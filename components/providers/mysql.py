@@ -21,7 +21,8 @@ The grant is exact: ``_`` and ``%`` in the database name are escaped, because GR
 
 The admin password comes from the secret stack config (``admin_password_key``, default
 ``openwebui:database.adminPassword``) or ``OWUI_MYSQL_ADMIN_PASSWORD``; never an input or output (_common.py).
-The account host ``%`` is refused unless ``allow_any_host``. ``require_ssl`` adds REQUIRE SSL to the account so
+The account host ``%`` is refused unless ``allow_any_host``. App passwords must be printable ASCII: PyMySQL sends
+a str password as Latin-1, so a non-ASCII one could never log in through DATABASE_URL. ``require_ssl`` adds REQUIRE SSL to the account so
 the server itself refuses plain-text logins (PyMySQL would silently fall back to plain text on a server without
 TLS; the provider's own admin connection checks the cipher instead).
 """
@@ -159,13 +160,20 @@ def _connect(props: dict[str, Any], user: str, password: str, database: str | No
         host=props["host"],
         port=int(props.get("port") or 3306),
         user=user,
-        password=password,
+        # Bytes: PyMySQL would encode a str as Latin-1, which breaks non-ASCII admin passwords.
+        password=password.encode("utf-8"),
         database=database,
         connect_timeout=int(props.get("connectTimeout") or 10),
+        # PyMySQL's connect_timeout covers only the TCP connect; the handshake read would wait forever on a
+        # server that accepts and never answers. Bound the reads while connecting, then lift the bound so
+        # long statements (DROP DATABASE of a big schema) are not cut off.
+        read_timeout=int(props.get("connectTimeout") or 10),
         ssl=_ssl_params(props),
         charset="utf8mb4",
         autocommit=True,
     )
+    if hasattr(conn, "_read_timeout"):
+        conn._read_timeout = None
     if _ssl_params(props) is not None and props.get("sslMode") != "prefer":
         # PyMySQL quietly stays in plain text when the server offers no TLS: refuse that downgrade.
         with conn.cursor() as cur:
@@ -435,8 +443,12 @@ class MysqlUserProvider(AdminPasswordProvider):
         if not is_unknown(password):
             if not isinstance(password, str) or not password:
                 failures.append(CheckFailure("password", f"{keys.password}: the application password is empty"))
-            elif "\x00" in password:
-                failures.append(CheckFailure("password", f"{keys.password}: the password contains a NUL character"))
+            elif not password.isascii() or not password.isprintable():
+                # PyMySQL (Open WebUI's MySQL driver, 1.1 and 1.2) encodes a str password as Latin-1, while the
+                # server hashes what we send in utf8mb4: any non-ASCII password could never log in.
+                failures.append(CheckFailure(
+                    "password", f"{keys.password}: MySQL app passwords must be printable ASCII (PyMySQL sends "
+                    "passwords as Latin-1, so other characters never match)"))
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
