@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 TYPE_PREFIX = "openwebui:index"
@@ -58,6 +59,21 @@ def hardened_container_args(profile: ContainerProfile) -> dict:
         log_driver="json-file",
         log_opts={"max-size": "10m", "max-file": "3"},
         must_run=True,
+    )
+
+
+# CIS 5.29: pulumi-docker 5.x has no pids_limit input, so the limit is applied to the running
+# container (a cgroup setting, per container) right after it is created, and again on replacement.
+PIDS_LIMIT = 1024
+
+
+def limit_pids(parent: pulumi.Resource, name: str, container: docker.Container,
+               limit: int = PIDS_LIMIT) -> command.local.Command:
+    return command.local.Command(
+        f"{name}-pids-limit",
+        create=pulumi.Output.concat(f"docker update --pids-limit {limit} ", container.id),
+        triggers=[container.id],
+        opts=child_opts(parent, depends_on=[container]),
     )
 
 

@@ -16,6 +16,7 @@ from components.hardening import (
     child_opts,
     env_list,
     hardened_container_args,
+    limit_pids,
 )
 
 TEMPLATE = Path(__file__).parent / "templates" / "nginx.conf.tmpl"
@@ -111,5 +112,6 @@ class Proxy(pulumi.ComponentResource):
             # Host ports and the fixed address can be held by one container at a time.
             opts=child_opts(self, depends_on=list(args.depends_on), delete_before_replace=True),
         )
+        limit_pids(self, f"{name}-nginx", container)
         self.container_name = container.name
         self.register_outputs({"container_name": self.container_name})

@@ -14,6 +14,7 @@ from components.hardening import (
     child_opts,
     env_list,
     hardened_container_args,
+    limit_pids,
 )
 
 REDIS_ALIAS = "openwebui-redis"
@@ -36,7 +37,7 @@ class Redis(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RedisArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(f"{TYPE_PREFIX}:Redis", name, None, opts)
-        docker.Container(
+        server = docker.Container(
             f"{name}-server",
             image=args.image_name,
             # The image writes the password into a config file on /tmp: never on a command line.
@@ -48,5 +49,6 @@ class Redis(pulumi.ComponentResource):
             **hardened_container_args(args.profile),
             opts=child_opts(self),
         )
+        limit_pids(self, f"{name}-server", server)
         self.url = redis_url(args.password)
         self.register_outputs({"url": self.url})

@@ -14,6 +14,7 @@ from components.hardening import (
     child_opts,
     env_list,
     hardened_container_args,
+    limit_pids,
 )
 from components.proxy import APP_ALIAS
 
@@ -62,5 +63,6 @@ class WebUI(pulumi.ComponentResource):
                 # Autonamed, so a new container starts (and turns healthy) before the old one goes.
                 opts=child_opts(self, depends_on=after),
             ))
+            limit_pids(self, f"{name}-app-{index}", containers[-1])
         self.container_names = pulumi.Output.all(*[c.name for c in containers])
         self.register_outputs({"container_names": self.container_names})

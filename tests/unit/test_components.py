@@ -25,7 +25,7 @@ def test_secrets_reach_containers_only_as_secrets():
     mocks = run_program("dev", stack_config("dev"))
     app = mocks.containers("app")[0]
     assert is_secret_input(app.inputs["envs"])
-    migration = mocks.of_type("command:local:Command")[0]
+    migration = mocks.named("migration-upgrade")
     environment = migration.inputs["environment"]
     assert is_secret_input(environment) or is_secret_input(environment["DATABASE_URL"])
     # Nothing secret in the command line itself.
@@ -103,3 +103,11 @@ def test_image_tag_rules():
     floating = ["a/b", "a/b:latest", "a/b:main", "a/b:slim", "a/b:main-slim"]
     assert not any(parse_image_ref(ref).floating for ref in pinned)
     assert all(parse_image_ref(ref).floating for ref in floating)
+
+
+def test_every_container_gets_a_pids_limit():
+    mocks = run_program("dev", stack_config("dev"))
+    limits = [c for c in mocks.of_type("command:local:Command") if c.name.endswith("-pids-limit")]
+    assert len(limits) == len(mocks.containers())
+    for limit in limits:
+        assert "docker update --pids-limit" in limit.inputs["create"]
