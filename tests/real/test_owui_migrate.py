@@ -1,0 +1,266 @@
+"""scripts/owui-migrate with the small Alembic trees in tests/fixtures/alembic_small, on SQLite, PostgreSQL and
+MariaDB: backup, refusals (two heads, database ahead), failing migration, status, missing dump tool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from components.db_url import build_database_url
+
+from .conftest import MyServer, PgServer, closed_port
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "scripts" / "owui-migrate"
+TREES = ROOT / "tests" / "fixtures" / "alembic_small"
+HEAD = "cccc00000003"
+
+PG_APP_PASSWORD = "p@ss:w/rd%#'\"\\ ü"
+MY_APP_PASSWORD = "p@ss:w/rd%#'\"\\ ?&="
+
+
+@dataclass
+class Target:
+    kind: str
+    url: str
+    backups: Path
+    secrets: list[str] = field(default_factory=list)
+
+    def engine(self) -> Any:
+        return create_engine(self.url, poolclass=NullPool)
+
+    def execute(self, *statements: str) -> list[Any]:
+        engine = self.engine()
+        results = []
+        try:
+            with engine.begin() as conn:
+                for statement in statements:
+                    result = conn.execute(text(statement))
+                    results.append(result.fetchall() if result.returns_rows else None)
+        finally:
+            engine.dispose()
+        return results
+
+    def tables(self) -> set[str]:
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                return set(inspect(conn).get_table_names())
+        finally:
+            engine.dispose()
+
+    def columns(self, table: str) -> set[str]:
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                return {c["name"] for c in inspect(conn).get_columns(table)}
+        finally:
+            engine.dispose()
+
+
+def _pg_target(pg: PgServer, tmp_path: Path) -> Target:
+    role, database = pg.role(), pg.db()
+    from psycopg2 import sql
+    from psycopg2.extensions import encrypt_password
+
+    with pg.admin() as conn, conn.cursor() as cur:
+        verifier = encrypt_password(PG_APP_PASSWORD, role, scope=conn, algorithm="scram-sha-256")
+        cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier)))
+        cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(role)))
+    url = build_database_url("postgresql", host=pg.host, port=pg.port, name=database, user=role,
+                             password=PG_APP_PASSWORD, connect_timeout=5)
+    return Target("postgresql", url, tmp_path / "backups", [PG_APP_PASSWORD])
+
+
+def _my_target(my: MyServer, tmp_path: Path) -> Target:
+    user, database = my.user(), my.db()
+    my.query(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    my.query("CREATE USER %s@'127.0.0.1' IDENTIFIED BY %s", (user, MY_APP_PASSWORD))
+    my.query(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'127.0.0.1'", (user,))
+    url = build_database_url("mysql", host=my.host, port=my.port, name=database, user=user,
+                             password=MY_APP_PASSWORD, connect_timeout=5)
+    return Target("mysql", url, tmp_path / "backups", [MY_APP_PASSWORD])
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    if request.param == "sqlite":
+        yield Target("sqlite", build_database_url("sqlite", sqlite_path=str(tmp_path / "data" / "webui.db")),
+                     tmp_path / "backups")
+    elif request.param == "postgresql":
+        yield _pg_target(request.getfixturevalue("pg"), tmp_path)
+    else:
+        yield _my_target(request.getfixturevalue("my"), tmp_path)
+
+
+@pytest.fixture()
+def server_target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
+    return _pg_target(request.getfixturevalue("pg"), tmp_path)
+
+
+def migrate(target: Target, *args: str, tree: str = "good", env: dict[str, str] | None = None,
+            script_location: Path | None = None, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+    if target.kind == "sqlite":
+        Path(make_url(target.url).database).parent.mkdir(parents=True, exist_ok=True)
+    full_env = {k: v for k, v in os.environ.items() if k != "BACKUP"}  # BACKUP=skip only when a test says so
+    full_env.update({"DATABASE_URL": target.url, "BACKUP_DIR": str(target.backups), **(env or {})})
+    location = script_location or TREES / tree
+    result = subprocess.run([python, str(RUNNER), *args, "--script-location", str(location)],
+                            env=full_env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    for secret in target.secrets:  # the runner never prints the password, in any form
+        for form in (secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)):
+            assert form not in output, f"password leaked in: {output[-2000:]}"
+    return result
+
+
+def last_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_status_changes_nothing(target: Target) -> None:
+    result = migrate(target, "status")
+    assert result.returncode == 0, result.stderr
+    report = last_json(result)
+    assert report["current"] == [] and report["heads"] == [HEAD] and report["up_to_date"] is False
+    if target.kind == "sqlite":
+        assert not Path(make_url(target.url).database).exists()
+    else:
+        assert "alembic_version" not in target.tables()
+    assert migrate(target, "status", "--check").returncode == 8
+
+
+def test_upgrade_reaches_head_then_is_idempotent(target: Target) -> None:
+    result = migrate(target, "upgrade")
+    assert result.returncode == 0, result.stderr
+    report = last_json(result)
+    assert report["current"] == [HEAD] and report["before"] == [] and report["up_to_date"] is True
+    assert {"owui_note", "owui_tag"} <= target.tables()
+    assert "title" in target.columns("owui_note")
+    if target.kind == "sqlite":
+        assert report["backup"] is None and "nothing to back up" in result.stderr  # fresh install, no file yet
+    else:
+        backup = Path(report["backup"])
+        assert backup.is_file() and backup.stat().st_mode & 0o077 == 0
+    again = migrate(target, "upgrade")
+    assert again.returncode == 0 and "already at head" in again.stderr
+    assert migrate(target, "status", "--check").returncode == 0
+
+
+def test_failing_migration_keeps_the_old_revision_and_the_backup(target: Target) -> None:
+    assert migrate(target, "upgrade").returncode == 0
+    target.execute("INSERT INTO owui_note (id, body, title) VALUES (1, 'keep me', 't')")
+    result = migrate(target, "upgrade", tree="failing")
+    assert result.returncode == 5, result.stderr
+    assert "the upgrade failed" in result.stderr and "owui_no_such_table" in result.stderr
+    backup = Path(result.stderr.split("the backup is at ", 1)[1].split()[0])
+    assert backup.is_file()
+    status = last_json(migrate(target, "status", tree="failing"))
+    assert status["current"] == [HEAD] and status["heads"] == ["dddd00000004"]
+    if target.kind == "postgresql":
+        assert "colour" not in target.columns("owui_tag")  # transactional DDL: the half-done step rolled back
+    if target.kind == "mysql":
+        # MySQL commits each DDL statement: the half-done step stays although the revision did not move.
+        # This is why the backup is taken first.
+        assert "colour" in target.columns("owui_tag")
+    _assert_backup_holds_the_row(target, backup)
+
+
+def _assert_backup_holds_the_row(target: Target, backup: Path) -> None:
+    if target.kind == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(backup) as conn:
+            assert conn.execute("SELECT body FROM owui_note").fetchall() == [("keep me",)]
+    elif target.kind == "postgresql":
+        assert backup.read_bytes()[:5] == b"PGDMP"  # pg_dump custom format
+        listing = subprocess.run(["pg_restore", "--list", str(backup)], capture_output=True, text=True, check=True)
+        assert "TABLE DATA public owui_note" in listing.stdout
+    else:
+        dump = backup.read_text(encoding="utf-8")
+        assert "CREATE DATABASE" in dump and "keep me" in dump
+
+
+def test_two_heads_are_refused_before_anything_changes(target: Target) -> None:
+    result = migrate(target, "upgrade", tree="two_heads")
+    assert result.returncode == 3
+    assert "alembic merge" in result.stderr and "bbbb00000002" in result.stderr and "xxxx00000002" in result.stderr
+    assert not target.backups.exists() or not any(target.backups.iterdir())
+    report = last_json(migrate(target, "status", tree="two_heads"))
+    assert report["multiple_heads"] is True and report["current"] == []
+
+
+def test_database_ahead_of_the_code_is_refused(target: Target) -> None:
+    assert migrate(target, "upgrade").returncode == 0
+    target.execute("UPDATE alembic_version SET version_num = 'ffff99999999'")
+    result = migrate(target, "upgrade")
+    assert result.returncode == 4
+    assert "ahead of the code" in result.stderr and "ffff99999999" in result.stderr
+    report = last_json(migrate(target, "status"))
+    assert report["unknown_revisions"] == ["ffff99999999"] and report["up_to_date"] is False
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_missing_dump_tool_fails_clearly_unless_told_otherwise(kind: str, request: pytest.FixtureRequest,
+                                                               tmp_path: Path) -> None:
+    target = _pg_target(request.getfixturevalue("pg"), tmp_path) if kind == "postgresql" else \
+        _my_target(request.getfixturevalue("my"), tmp_path)
+    no_tools = {"PATH": str(tmp_path / "empty-bin")}
+    result = migrate(target, "upgrade", env=no_tools)
+    assert result.returncode == 2
+    assert "is not installed in this image" in result.stderr and "--no-backup" in result.stderr
+    assert "alembic_version" not in target.tables()  # refused before migrating
+    skipped = migrate(target, "upgrade", env={**no_tools, "BACKUP": "skip"})
+    assert skipped.returncode == 0 and last_json(skipped)["backup"] is None
+
+
+def test_backup_as_a_separate_step_then_upgrade_without_backup(server_target: Target) -> None:
+    backup = migrate(server_target, "backup")
+    assert backup.returncode == 0, backup.stderr
+    path = Path(last_json(backup)["backup"])
+    assert path.is_file() and path.read_bytes()[:5] == b"PGDMP"
+    result = migrate(server_target, "upgrade", "--no-backup")
+    assert result.returncode == 0
+    assert last_json(result)["backup"] is None
+    assert sorted(server_target.backups.iterdir()) == [path]
+
+
+def test_backup_command_replaces_the_builtin_dump(server_target: Target) -> None:
+    command = 'printf "custom backup of %s" "${DATABASE_URL%%:*}" > "$BACKUP_FILE"'
+    result = migrate(server_target, "backup", "--backup-command", command)
+    assert result.returncode == 0, result.stderr
+    assert Path(last_json(result)["backup"]).read_text() == "custom backup of postgresql"
+    failing = migrate(server_target, "backup", "--backup-command", "exit 3")
+    assert failing.returncode == 2 and "--backup-command exited 3" in failing.stderr
+
+
+def test_unreachable_database_exit_code_and_masked_url(tmp_path: Path) -> None:
+    port = closed_port()
+    target = Target("postgresql", build_database_url("postgresql", host="127.0.0.1", port=port, name="d",
+                                                     user="u", password="Hidden-Pw-1", connect_timeout=2),
+                    tmp_path / "backups", ["Hidden-Pw-1"])
+    result = migrate(target, "status")
+    assert result.returncode == 7
+    assert f"127.0.0.1:{port}" in result.stderr and "***" in result.stderr
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    target = Target("sqlite", "sqlite:////nonexistent/x.db", tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    no_url = subprocess.run([sys.executable, str(RUNNER), "status", "--script-location", str(TREES / "good")],
+                            env=env, capture_output=True, text=True)
+    assert no_url.returncode == 1 and "DATABASE_URL is not set" in no_url.stderr
+    missing = migrate(target, "status", script_location=tmp_path / "nowhere")
+    assert missing.returncode == 1 and "no Alembic environment" in missing.stderr
