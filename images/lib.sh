@@ -9,6 +9,8 @@ SUITE=${OWUI_IMAGES_SUITE:-bookworm}
 CACHE_ROOT=${OWUI_CACHE:-$HOME/.cache/openwebui-pulumi}
 IMAGE_CACHE=$CACHE_ROOT/images
 BUILD_LABEL=org.openwebui-pulumi.build-hash
+# Image names are $NAMESPACE/<image>; another namespace keeps a benchmark away from the real images.
+NAMESPACE=${OWUI_IMAGES_NAMESPACE:-openwebui-local}
 # Packages every image gets: TLS roots and curl for health checks.
 BASE_INCLUDE=ca-certificates,curl
 
@@ -76,7 +78,9 @@ need_host_tools() {
 }
 
 # Remove a build tree. --one-file-system so a mount left inside can never take host files along.
-remove_tree() { [[ -n $1 && -d $1 ]] && rm -rf --one-file-system "$1"; }
+remove_tree() {
+    if [[ -n $1 && -d $1 ]]; then rm -rf --one-file-system "$1"; fi
+}
 
 # Write stdin to $1 atomically: readers never see a half-written cache file.
 atomic_write() {
@@ -206,7 +210,9 @@ import_rootfs() {
     local changes=(--change "LABEL $BUILD_LABEL=$hash")
     local c
     for c in "$@"; do changes+=(--change "$c"); done
+    # Docker supplies these at run time; the build host's values do not belong in the image.
     : >"$root/etc/resolv.conf"
+    : >"$root/etc/hostname"
     tar --numeric-owner -C "$root" -c --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' . |
         docker import "${changes[@]}" - "$ref" >/dev/null
 }

@@ -1,7 +1,7 @@
 # nginx from Debian's package, as a non-root user (101:101) on unprivileged ports (8080 http,
 # 8443 https). No configuration is baked in: start-nginx writes $NGINX_CONF and the TLS PEMs to
 # /tmp/nginx at start. pid, temp paths and logs work with a read-only root and only /tmp writable.
-REPO=openwebui-local/nginx
+REPO=$NAMESPACE/nginx
 PACKAGE=nginx
 NGINX_ID=101
 

@@ -1,7 +1,7 @@
 # Open WebUI from the released PyPI package, slim (no torch/GPU wheels), upstream's layout:
 # /app/backend, data in /app/backend/data, port 8080, /health. Runs as 1000:1000 with a read-only
 # root: start-open-webui puts everything it writes under /tmp or the data directory.
-REPO=openwebui-local/open-webui
+REPO=$NAMESPACE/open-webui
 APP_ID=1000
 VENV=/opt/open-webui
 
@@ -38,11 +38,15 @@ $VENV/bin/pip install -q --no-deps open-webui==$version
 purelib=\$($VENV/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 $VENV/bin/python - "\$purelib/requirements-slim.txt" /tmp/requirements-extra.txt >/tmp/requirements-add.txt <<'PY'
 import re, sys
+from importlib.metadata import requires
 name = lambda line: re.split(r"[\s\[<>=!~;#]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
-pinned = {name(l) for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")}
-for l in open(sys.argv[2]):
-    if l.strip() and not l.startswith("#") and name(l) not in pinned:
-        print(l.strip())
+lines = lambda path: [l.strip() for l in open(path) if l.strip() and not l.startswith("#")]
+slim = {name(l) for l in lines(sys.argv[1])}
+# Requirements from open-webui's metadata, extras' markers dropped ("pkg==1.0; extra == 'all'").
+wheel = {name(r): r.split(";")[0].strip() for r in requires("open-webui") or []}
+for line in lines(sys.argv[2]):
+    if name(line) not in slim:
+        print(wheel.get(name(line), line))
 PY
 cat /tmp/requirements-add.txt
 $VENV/bin/pip install -q -r "\$purelib/requirements-slim.txt" -r /tmp/requirements-add.txt
@@ -56,6 +60,7 @@ EOF
         die "the open-webui $version venv contains torch/nvidia packages"
     fi
     tar --numeric-owner -C "$root" -c "${VENV#/}" | atomic_write "$tar" || die "could not write $tar"
+    find "$IMAGE_CACHE" -maxdepth 1 -name "open-webui-venv-$version-*.tar" ! -name "$(basename "$tar")" -delete
 }
 
 build_rootfs() {

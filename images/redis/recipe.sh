@@ -1,7 +1,7 @@
 # Redis from Debian's redis-server, as a non-root user (999:999) on port 6379. start-redis writes
 # the configuration, with requirepass from $REDIS_PASSWORD, to /tmp at start. No persistence unless
 # REDIS_APPENDONLY=yes (then into /data, a volume owned by 999).
-REPO=openwebui-local/redis
+REPO=$NAMESPACE/redis
 PACKAGE=redis-server
 REDIS_ID=999
 

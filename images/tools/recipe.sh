@@ -1,7 +1,7 @@
 # Backup and migration helper: Debian minbase + python3, the PostgreSQL, MariaDB/MySQL and SQLite
 # clients, gnupg (encrypted backups), rsync and curl. Runs as 1000:1000, the app's user, so it can
 # read and write the app's data volume. The tag is the project's version of this package list.
-REPO=openwebui-local/tools
+REPO=$NAMESPACE/tools
 TOOLS_ID=1000
 PACKAGES=(python3 postgresql-client mariadb-client sqlite3 gnupg rsync)
 
