@@ -83,6 +83,7 @@ def test_open_webui_migrations_on_sqlite(owui_python: str, tmp_path: Path) -> No
     status = run_owui(owui_python, url, "status", tmp_path)
     assert status.returncode == 0, status.stderr[-3000:]
     assert last_json(status)["heads"] == [OPEN_WEBUI_HEAD] and last_json(status)["current"] == []
+    assert not (tmp_path / "data" / "webui.db").exists()  # status changed nothing
 
     result = run_owui(owui_python, url, "upgrade", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
