@@ -111,13 +111,14 @@ def server_target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
 
 
 def migrate(target: Target, *args: str, tree: str = "good", env: dict[str, str] | None = None,
-            script_location: Path | None = None, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+            script_location: Path | None = None, python: str = sys.executable,
+            python_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     if target.kind == "sqlite":
         Path(make_url(target.url).database).parent.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if k != "BACKUP"}  # BACKUP=skip only when a test says so
     full_env.update({"DATABASE_URL": target.url, "BACKUP_DIR": str(target.backups), **(env or {})})
     location = script_location or TREES / tree
-    result = subprocess.run([python, str(RUNNER), *args, "--script-location", str(location)],
+    result = subprocess.run([python, *python_args, str(RUNNER), *args, "--script-location", str(location)],
                             env=full_env, capture_output=True, text=True, timeout=300)
     output = result.stdout + result.stderr
     for secret in target.secrets:  # the runner never prints the password, in any form
@@ -235,6 +236,18 @@ def test_backup_as_a_separate_step_then_upgrade_without_backup(server_target: Ta
     assert result.returncode == 0
     assert last_json(result)["backup"] is None
     assert sorted(server_target.backups.iterdir()) == [path]
+
+
+def test_backup_runs_with_the_standard_library_only(target: Target) -> None:
+    """The tools image has pg_dump/mysqldump and python3, but no SQLAlchemy: `backup` must still work."""
+    if target.kind == "sqlite":
+        assert migrate(target, "upgrade").returncode == 0  # a file to back up
+    stdlib_only = migrate(target, "backup", python_args=("-S",))  # -S: no site-packages, so no SQLAlchemy
+    assert stdlib_only.returncode == 0, stdlib_only.stderr
+    path = Path(last_json(stdlib_only)["backup"])
+    assert path.is_file() and path.stat().st_size > 0
+    probe = subprocess.run([sys.executable, "-S", "-c", "import sqlalchemy"], capture_output=True)
+    assert probe.returncode != 0  # the test really ran without SQLAlchemy
 
 
 def test_backup_command_replaces_the_builtin_dump(server_target: Target) -> None:
