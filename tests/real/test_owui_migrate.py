@@ -277,3 +277,39 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert no_url.returncode == 1 and "DATABASE_URL is not set" in no_url.stderr
     missing = migrate(target, "status", script_location=tmp_path / "nowhere")
     assert missing.returncode == 1 and "no Alembic environment" in missing.stderr
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_backup_and_upgrade_over_tls_required_by_the_server(kind: str, request: pytest.FixtureRequest,
+                                                            tmp_path: Path, tls_ca: str) -> None:
+    """pg_dump / mysqldump get the URL's TLS settings: the account may only connect over TLS, and a wrong CA
+    makes the dump fail (so the CA really is verified, not just passed along)."""
+    if kind == "postgresql":
+        pg: PgServer = request.getfixturevalue("pg")
+        target = _pg_target(pg, tmp_path)
+        pg.query(f'GRANT owui_tls_required TO "{make_url(target.url).username}"')
+    else:
+        my: MyServer = request.getfixturevalue("my")
+        target = _my_target(my, tmp_path)
+        my.query("ALTER USER %s@'127.0.0.1' REQUIRE SSL", (make_url(target.url).username,))
+    url = make_url(target.url)
+
+    def with_tls(mode: str | None, ca: str | None) -> str:
+        return build_database_url(kind, host=url.host, port=url.port, name=url.database, user=url.username,
+                                  password=url.password, ssl_mode=mode, ssl_ca_path=ca)
+
+    if kind == "postgresql":
+        target.url = with_tls("disable", None)
+        assert migrate(target, "backup").returncode == 2  # the server refuses plain text
+    other_ca = tmp_path / "other-ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=not the server's CA", "-keyout", str(tmp_path / "k.pem"),
+                    "-out", str(other_ca)], check=True, capture_output=True)
+    target.url = with_tls("verify-full", str(other_ca))
+    wrong = migrate(target, "backup")
+    assert wrong.returncode == 2 and "certificate" in wrong.stderr.lower()
+    target.url = with_tls("verify-full", tls_ca)
+    result = migrate(target, "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert Path(last_json(result)["backup"]).stat().st_size > 0
+    assert last_json(result)["current"] == [HEAD]
