@@ -89,6 +89,7 @@ def test_open_webui_migrations_on_sqlite(owui_python: str, tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-3000:]
     report = last_json(result)  # migration chatter went to stderr: the last stdout line is the result
     assert report["current"] == [OPEN_WEBUI_HEAD] and report["up_to_date"] is True
+    assert report["revision"] == OPEN_WEBUI_HEAD
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as conn:
         assert {"auth", "user", "chat", "config", "alembic_version"} <= set(inspect(conn).get_table_names())
