@@ -22,7 +22,8 @@ The grant is exact: ``_`` and ``%`` in the database name are escaped, because GR
 The admin password comes from the secret stack config (``admin_password_key``, default
 ``openwebui:database.adminPassword``) or ``OWUI_MYSQL_ADMIN_PASSWORD``; never an input or output (_common.py).
 The account host ``%`` is refused unless ``allow_any_host``. App passwords must be printable ASCII: PyMySQL sends
-a str password as Latin-1, so a non-ASCII one could never log in through DATABASE_URL. ``require_ssl`` adds REQUIRE SSL to the account so
+a str password as Latin-1, so a non-ASCII one could never log in through DATABASE_URL.
+``require_ssl`` adds REQUIRE SSL to the account so
 the server itself refuses plain-text logins (PyMySQL would silently fall back to plain text on a server without
 TLS; the provider's own admin connection checks the cipher instead).
 """
@@ -527,7 +528,8 @@ class MysqlUserProvider(AdminPasswordProvider):
         replaces = _changed(olds, news, ("name", *_SERVER_IDENTITY))
         updates = _changed(
             olds, news,
-            ("password", "accountHost", "database", "requireSsl", "allowAnyHost", "adoptExisting", *_CONNECTION_SETTINGS),
+            ("password", "accountHost", "database", "requireSsl", "allowAnyHost", "adoptExisting",
+             *_CONNECTION_SETTINGS),
         )
         drifted = olds.get("passwordInSync") is False or olds.get("grantInSync") is False
         return DiffResult(changes=bool(replaces or updates or drifted), replaces=replaces, delete_before_replace=False)

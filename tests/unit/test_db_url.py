@@ -103,14 +103,17 @@ def test_mysql_ssl_query_is_what_sqlalchemy_hands_pymysql() -> None:
     from sqlalchemy.dialects.mysql.pymysql import MySQLDialect_pymysql
 
     url = make_url(
-        build_database_url("mysql", host="h", name="d", user="u", password="p", ssl_mode="verify-ca", ssl_ca_path="/ca.pem")
+        build_database_url("mysql", host="h", name="d", user="u", password="p", ssl_mode="verify-ca",
+                           ssl_ca_path="/ca.pem")
     )
     _, kwargs = MySQLDialect_pymysql().create_connect_args(url)
     assert kwargs["ssl"] == {"ca": "/ca.pem", "check_hostname": False}
     assert kwargs["charset"] == "utf8mb4"
 
 
-@pytest.mark.parametrize(("kind", "mode"), [("postgresql", "verify-full"), ("postgresql", "verify-ca"), ("mysql", "verify-ca")])
+@pytest.mark.parametrize(
+    ("kind", "mode"), [("postgresql", "verify-full"), ("postgresql", "verify-ca"), ("mysql", "verify-ca")]
+)
 def test_verify_modes_need_a_ca(kind: str, mode: str) -> None:
     with pytest.raises(DatabaseUrlError, match="CA file"):
         ssl_query(kind, mode, None)
