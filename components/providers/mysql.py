@@ -20,7 +20,7 @@ The grant is exact: ``_`` and ``%`` in the database name are escaped, because GR
 (``open_webui`` would otherwise also match ``openXwebui``).
 
 The admin password comes from the secret stack config (``admin_password_key``, default
-``openwebui:database.adminPassword``) or ``OWUI_MYSQL_ADMIN_PASSWORD``; never an input or output (_common.py).
+``openwebui:databaseAdminPassword``) or ``OWUI_MYSQL_ADMIN_PASSWORD``; never an input or output (_common.py).
 The account host ``%`` is refused unless ``allow_any_host``. App passwords must be printable ASCII: PyMySQL sends
 a str password as Latin-1, so a non-ASCII one could never log in through DATABASE_URL.
 ``require_ssl`` adds REQUIRE SSL to the account so

@@ -14,7 +14,7 @@ Use (components/database.py)::
                           ResourceOptions(parent=..., depends_on=[role]))
 
 The admin password is read from the secret stack config key ``admin_password_key`` (default
-``openwebui:database.adminPassword``) or the environment variable ``OWUI_PG_ADMIN_PASSWORD``; it is never an
+``openwebui:databaseAdminPassword``) or the environment variable ``OWUI_PG_ADMIN_PASSWORD``; it is never an
 input or output (see _common.py). The app password is an input the program passes as a secret (pulumi-random)
 and an output declared in ``additional_secret_outputs``.
 
