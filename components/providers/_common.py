@@ -4,8 +4,9 @@ Admin credentials, and why they are never resource inputs:
 a dynamic resource's inputs and outputs are written to the state (secret ones encrypted, but still there,
 and read/delete get only the outputs, so an admin password given as an input would have to be kept as an
 output too). Instead the provider reads the admin password when the engine configures it:
-``ResourceProvider.configure`` receives the whole stack configuration (Pulumi >= 3.138, secrets decrypted by
-the engine), so the password stays in the stack's secret config and nowhere else. When the config key is
+``ResourceProvider.configure`` receives the whole stack configuration, namespaces kept and secrets decrypted
+(engine v3.274.1, pkg/resource/deploy/target.go GetPackageConfig: "For dynamic providers, we always pass the
+full configuration"), so the password stays in the stack's secret config and nowhere else. When the config key is
 absent, an environment variable of the shell running ``pulumi`` is used (handy for CI and direct tests).
 The provider object itself is pickled into the state: it only carries the *names* of the key and variable.
 """
