@@ -147,6 +147,21 @@ def is_unknown(value: Any) -> bool:
     return value == UNKNOWN
 
 
+def _int(value: Any) -> Any:
+    """Numbers cross the engine's gRPC boundary as floats (protobuf Struct): 5432.0 -> 5432."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+INT_PROPS = ("port", "connectTimeout")
+
+
+def normalise_ints(props: dict[str, Any]) -> dict[str, Any]:
+    """Integral floats back to ints, so ids, messages and the state show 5432, not 5432.0."""
+    return {k: (_int(v) if k in INT_PROPS else v) for k, v in props.items()}
+
+
 def require_str(props: dict[str, Any], key: str) -> str:
     value = props.get(key)
     if not isinstance(value, str) or not value:

@@ -45,6 +45,8 @@ from components.providers._common import (
     AdminPasswordProvider,
     ConfigKeys,
     ProvisioningError,
+    _int,
+    normalise_ints,
     first_line,
     is_unknown,
     note,
@@ -137,7 +139,7 @@ class MysqlUserArgs:
 
 
 def _server_label(props: dict[str, Any]) -> str:
-    return f"MySQL server {props.get('host')}:{props.get('port')}"
+    return f"MySQL server {props.get('host')}:{_int(props.get('port'))}"
 
 
 def _ssl_params(props: dict[str, Any]) -> dict[str, Any] | None:
@@ -329,7 +331,7 @@ class MysqlDatabaseProvider(AdminPasswordProvider):
                 mysql_sql._charset_word(value, prop)
             except ValueError as exc:
                 failures.append(CheckFailure(prop, str(exc)))
-        return CheckResult(news, failures)
+        return CheckResult(normalise_ints(news), failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         keys = ConfigKeys.from_input(props.get("configKeys"))
@@ -353,15 +355,15 @@ class MysqlDatabaseProvider(AdminPasswordProvider):
                 if (info[1], info[2]) != (charset, collation):
                     _run(conn, mysql_sql.alter_database_charset(database, charset, collation))
                 note(f"adopted the existing database {database!r} on {where}")
-        outs = {**props, "charset": charset, "collation": collation, "created": created}
-        return CreateResult(f"mysql://{props['host']}:{props['port']}/databases/{database}", outs)
+        outs = {**normalise_ints(props), "charset": charset, "collation": collation, "created": created}
+        return CreateResult(f"mysql://{props['host']}:{_int(props['port'])}/databases/{database}", outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with _admin(self, props) as conn:
             info = _fetchone(conn, mysql_sql.DATABASE_INFO, (props["name"],))
         if info is None:
             return ReadResult("", {})
-        return ReadResult(id_, {**props, "charset": info[1], "collation": info[2]})
+        return ReadResult(id_, {**normalise_ints(props), "charset": info[1], "collation": info[2]})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = _changed(olds, news, ("name", *_SERVER_IDENTITY))
@@ -372,7 +374,7 @@ class MysqlDatabaseProvider(AdminPasswordProvider):
         if (olds.get("charset"), olds.get("collation")) != (news.get("charset"), news.get("collation")):
             with _admin(self, news) as conn:
                 _run(conn, mysql_sql.alter_database_charset(news["name"], news["charset"], news["collation"]))
-        return UpdateResult({**news, "created": olds.get("created")})
+        return UpdateResult({**normalise_ints(news), "created": olds.get("created")})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         keys = ConfigKeys.from_input(props.get("configKeys"))
@@ -450,7 +452,7 @@ class MysqlUserProvider(AdminPasswordProvider):
                 failures.append(CheckFailure(
                     "password", f"{keys.password}: MySQL app passwords must be printable ASCII (PyMySQL sends "
                     "passwords as Latin-1, so other characters never match)"))
-        return CheckResult(news, failures)
+        return CheckResult(normalise_ints(news), failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         import pymysql
@@ -479,8 +481,8 @@ class MysqlUserProvider(AdminPasswordProvider):
                 raise
         if existing is not None:
             note(f"adopted the existing account '{user}'@'{host}' on {where} and reset its password")
-        outs = {**props, "passwordInSync": True, "grantInSync": True, "adopted": existing is not None}
-        return CreateResult(f"mysql://{props['host']}:{props['port']}/users/{user}@{host}", outs)
+        outs = {**normalise_ints(props), "passwordInSync": True, "grantInSync": True, "adopted": existing is not None}
+        return CreateResult(f"mysql://{props['host']}:{_int(props['port'])}/users/{user}@{host}", outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         user, host = props["name"], props["accountHost"]
@@ -496,7 +498,7 @@ class MysqlUserProvider(AdminPasswordProvider):
         in_sync = self._password_matches(props, plugin, auth_string)
         grant_ok = mysql_sql.grant_pattern(props.get("database") or "") in grants
         outs = {
-            **props,
+            **normalise_ints(props),
             "passwordInSync": in_sync,
             "grantInSync": grant_ok,
             "requireSsl": (ssl_type or "").upper() not in ("", "NONE"),
@@ -561,7 +563,7 @@ class MysqlUserProvider(AdminPasswordProvider):
                         raise
             if old_db != database or olds.get("grantInSync") is not True:
                 _run(conn, mysql_sql.grant_database(database, user, host))
-        return UpdateResult({**news, "passwordInSync": True, "grantInSync": True, "adopted": olds.get("adopted")})
+        return UpdateResult({**normalise_ints(news), "passwordInSync": True, "grantInSync": True, "adopted": olds.get("adopted")})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         user, host = props["name"], props["accountHost"]

@@ -47,6 +47,8 @@ from components.providers._common import (
     AdminPasswordProvider,
     ConfigKeys,
     ProvisioningError,
+    _int,
+    normalise_ints,
     first_line,
     is_unknown,
     note,
@@ -132,7 +134,7 @@ class PostgresDatabaseArgs:
 
 
 def _server_label(props: dict[str, Any]) -> str:
-    return f"PostgreSQL server {props.get('host')}:{props.get('port')}"
+    return f"PostgreSQL server {props.get('host')}:{_int(props.get('port'))}"
 
 
 def _classify_connect_error(exc: Exception, props: dict[str, Any], user: str, keys: ConfigKeys, env: str,
@@ -347,7 +349,7 @@ class PostgresRoleProvider(AdminPasswordProvider):
                 failures.append(CheckFailure("password", f"{keys.password}: the application password is empty"))
             elif "\x00" in password:
                 failures.append(CheckFailure("password", f"{keys.password}: the password contains a NUL character"))
-        return CheckResult(news, failures)
+        return CheckResult(normalise_ints(news), failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         keys = ConfigKeys.from_input(props.get("configKeys"))
@@ -389,8 +391,8 @@ class PostgresRoleProvider(AdminPasswordProvider):
                     cur.execute(pg_sql.grant_role_to_current_user(role))
         if existing is not None:
             note(f"adopted the existing role {role!r} on {where} and reset its password")
-        outs = {**props, "passwordInSync": True, "adopted": existing is not None}
-        return CreateResult(f"postgresql://{props['host']}:{props['port']}/roles/{role}", outs)
+        outs = {**normalise_ints(props), "passwordInSync": True, "adopted": existing is not None}
+        return CreateResult(f"postgresql://{props['host']}:{_int(props['port'])}/roles/{role}", outs)
 
     def _preflight_database(self, conn: Any, props: dict[str, Any], keys: ConfigKeys, database: str, role: str,
                             adopt: bool) -> None:
@@ -421,7 +423,7 @@ class PostgresRoleProvider(AdminPasswordProvider):
             in_sync = False  # login was disabled out of band
         else:
             in_sync = self._password_works(props, role, props.get("password"))
-        return ReadResult(id_, {**props, "passwordInSync": in_sync})
+        return ReadResult(id_, {**normalise_ints(props), "passwordInSync": in_sync})
 
     def _password_works(self, props: dict[str, Any], role: str, password: str | None) -> bool | None:
         """Log in as the role: True works, False wrong password, None cannot tell (pg_hba, network...)."""
@@ -460,7 +462,7 @@ class PostgresRoleProvider(AdminPasswordProvider):
                         f"so it is created again (see {keys.user})"
                     )
                 cur.execute(pg_sql.alter_role_password(role, _verifier(conn, news["password"], role)))
-        return UpdateResult({**news, "passwordInSync": True, "adopted": olds.get("adopted", False)})
+        return UpdateResult({**normalise_ints(news), "passwordInSync": True, "adopted": olds.get("adopted", False)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         import psycopg2
@@ -549,7 +551,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
         _check_server(news, keys, failures)
         _check_name(news, "name", keys.name, "database name", failures)
         _check_name(news, "owner", keys.user, "owner role", failures)
-        return CheckResult(news, failures)
+        return CheckResult(normalise_ints(news), failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         import psycopg2
@@ -592,8 +594,8 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
             encoding = (_database_info(conn, database) or [None, None, None])[2]
         if not created:
             note(f"adopted the existing database {database!r} on {where} (owner now {owner!r})")
-        outs = {**props, "encoding": encoding, "created": created}
-        return CreateResult(f"postgresql://{props['host']}:{props['port']}/databases/{database}", outs)
+        outs = {**normalise_ints(props), "encoding": encoding, "created": created}
+        return CreateResult(f"postgresql://{props['host']}:{_int(props['port'])}/databases/{database}", outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with _admin(self, props) as conn:
@@ -601,7 +603,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
         if info is None:
             return ReadResult("", {})
         return ReadResult(
-            id_, {**props, "owner": info[1], "encoding": info[2], "revokePublicConnect": not info[4]}
+            id_, {**normalise_ints(props), "owner": info[1], "encoding": info[2], "revokePublicConnect": not info[4]}
         )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -622,7 +624,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
                     cur.execute(pg_sql.revoke_public_connect(database))
                 else:
                     cur.execute(pg_sql.grant_public_connect(database))
-        return UpdateResult({**news, "encoding": olds.get("encoding"), "created": olds.get("created")})
+        return UpdateResult({**normalise_ints(news), "encoding": olds.get("encoding"), "created": olds.get("created")})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         keys = ConfigKeys.from_input(props.get("configKeys"))
