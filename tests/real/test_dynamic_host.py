@@ -107,3 +107,22 @@ def test_errors_through_the_host_name_the_key_and_hold_no_password(host: Any, pg
     assert "rejected the password of the admin user" in details and "openwebui:databaseAdminPassword" in details
     assert wrong not in details and "Host-App-Pw-1" not in details
     assert "During handling of the above exception" not in details  # no chained driver exception
+
+
+def test_mysql_database_through_the_dynamic_provider_host(host: Any, my: Any) -> None:
+    from components.providers.mysql import MysqlDatabaseProvider
+
+    _configure(host, my.admin_password)
+    database = my.db()
+    provider = MysqlDatabaseProvider("openwebui:databaseAdminPassword", "OWUI_MYSQL_ADMIN_PASSWORD")
+    props = {"__provider": serialize_provider(provider), "host": my.host, "port": my.port,
+             "adminUser": my.admin_user, "connectTimeout": 5, "name": database, "charset": "utf8mb4",
+             "collation": "utf8mb4_unicode_ci", "allowDrop": True, "adoptExisting": False,
+             "configKeys": ConfigKeys().as_input()}
+    urn = "urn:pulumi:test::openwebui::pulumi-python:dynamic/mysql:Database::owui-db"
+    created = host.Create(provider_pb2.CreateRequest(urn=urn, properties=_struct(props)))
+    assert created.id == f"mysql://{my.host}:{my.port}/databases/{database}"
+    read = host.Read(provider_pb2.ReadRequest(id=created.id, urn=urn, properties=created.properties))
+    assert _dict(read.properties)["collation"] == "utf8mb4_unicode_ci"
+    host.Delete(provider_pb2.DeleteRequest(id=created.id, urn=urn, properties=created.properties))
+    assert my.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,)) == []
