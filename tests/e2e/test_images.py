@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.e2e.harness import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.docker
 
@@ -56,8 +56,13 @@ def image_user(ref: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def images(docker_engine) -> dict[str, str]:
+def images() -> dict[str, str]:
     """images/build's default set, keyed by short name (open-webui, nginx, redis, tools)."""
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        # CI must have an engine (scripts/docker-up); only a developer machine may skip.
+        if os.environ.get("CI"):
+            pytest.fail("no Docker engine answers `docker info` (run scripts/docker-up)")
+        pytest.skip("no Docker engine (scripts/docker-up starts one)")
     expected = run([str(BUILD), "--print-names"]).stdout.split()
     built = run([str(BUILD)], timeout=3600).stdout.split()
     assert built == expected, "images/build printed other names than --print-names"
