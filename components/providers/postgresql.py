@@ -406,8 +406,8 @@ class PostgresRoleProvider(AdminPasswordProvider):
                     f"grant it CREATEDB or use another admin in {keys.admin_user}"
                 )
             return
-        if info[1] == role or adopt:
-            return
+        if info[1] == role or info[3] == pg_sql.MANAGED_MARKER or adopt:
+            return  # ours (from this stack, maybe under an earlier role name), or the operator said so
         count = _user_object_count(self, props, database)
         if count:
             raise _foreign_database_error(props, keys, database, info[1], count)
@@ -573,7 +573,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
                     )
                 with conn.cursor() as cur:
                     cur.execute(pg_sql.create_database(database, owner))  # not transactional in PostgreSQL
-            elif info[1] != owner and not props.get("adoptExisting"):
+            elif info[1] != owner and info[3] != pg_sql.MANAGED_MARKER and not props.get("adoptExisting"):
                 count = _user_object_count(self, props, database)
                 if count:
                     raise _foreign_database_error(props, keys, database, info[1], count)
@@ -592,6 +592,15 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
                         cur.execute(pg_sql.drop_database(database))
                 raise
             encoding = (_database_info(conn, database) or [None, None, None])[2]
+        if not created and info[1] != owner and info[3] == pg_sql.MANAGED_MARKER:
+            # Our database under an earlier app role: its tables follow the database to the new owner.
+            with _admin(self, props) as conn:
+                previous = _role_info(conn, info[1])
+            # Only from an app role this stack made: REASSIGN OWNED also moves the old role's databases,
+            # so it must never run for an admin or another application's role.
+            if previous is not None and previous[3] == pg_sql.MANAGED_MARKER:
+                with _admin(self, props, dbname=database) as conn, conn.cursor() as cur:
+                    cur.execute(pg_sql.reassign_owned(info[1], owner))
         if not created:
             note(f"adopted the existing database {database!r} on {where} (owner now {owner!r})")
         outs = {**normalise_ints(props), "encoding": encoding, "created": created}
@@ -614,16 +623,25 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
         return DiffResult(changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        database, owner = news["name"], news["owner"]
+        database, owner, old_owner = news["name"], news["owner"], olds.get("owner")
+        old_role_exists = False
         with _admin(self, news) as conn, _transaction(conn) as cur:
-            if olds.get("owner") != owner:
+            if old_owner != owner:
                 cur.execute(pg_sql.alter_database_owner(database, owner))
                 cur.execute(pg_sql.grant_connect(database, owner))
+                previous = _role_info(conn, old_owner) if old_owner else None
+                # Only from an app role this stack made (REASSIGN OWNED also moves its databases).
+                old_role_exists = previous is not None and previous[3] == pg_sql.MANAGED_MARKER
             if bool(olds.get("revokePublicConnect")) != bool(news.get("revokePublicConnect")):
                 if news.get("revokePublicConnect"):
                     cur.execute(pg_sql.revoke_public_connect(database))
                 else:
                     cur.execute(pg_sql.grant_public_connect(database))
+        if old_owner != owner and old_role_exists:
+            # The app role was replaced (renamed): its tables must follow, or the new role cannot migrate them
+            # and the old role cannot be dropped.
+            with _admin(self, news, dbname=database) as conn, conn.cursor() as cur:
+                cur.execute(pg_sql.reassign_owned(old_owner, owner))
         return UpdateResult({**normalise_ints(news), "encoding": olds.get("encoding"), "created": olds.get("created")})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

@@ -327,3 +327,24 @@ def test_provider_verifies_the_server_certificate(pg: PgServer, tls_ca: str, tmp
     with pytest.raises(ProvisioningError, match="TLS to PostgreSQL server") as info:
         role_p.read("id", {**ok, "sslRootCert": str(other_ca)})
     assert "openwebui:database.sslCaFile" in str(info.value)
+
+
+def test_renamed_app_role_takes_the_tables_along(pg: PgServer) -> None:
+    """A new role name means a new role (replace); the database's update hands it the old role's tables."""
+    role_out, db_out, old_role, database = provision(pg)
+    engine = create_engine(app_url(pg, old_role, "initial-Pw-1", database), poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE chat (id int)"))
+    engine.dispose()
+    role_p, db_p = providers(pg)
+    new_role = pg.role()
+    new_out = role_p.create(role_props(pg, new_role, "new-Pw-2", database)).outs  # create before delete
+    db_p.update("id", db_out, {**db_out, "owner": new_role})
+    role_p.delete("id", role_out)
+    assert pg.query("SELECT 1 FROM pg_roles WHERE rolname = %s", (old_role,)) == []  # dropped, nothing left
+    assert pg.query("SELECT tableowner FROM pg_tables WHERE tablename = 'chat'", dbname=database) == [(new_role,)]
+    engine = create_engine(app_url(pg, new_role, "new-Pw-2", database), poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE chat ADD COLUMN title text"))  # the new role can migrate it
+    engine.dispose()
+    assert new_out["passwordInSync"] is True
