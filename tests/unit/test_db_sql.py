@@ -73,6 +73,7 @@ def test_pg_role_password_is_a_literal_never_sql_text() -> None:
         (lambda: pg_sql.drop_role("r"), 'DROP ROLE "r"'),
         (lambda: pg_sql.disable_login("r"), 'ALTER ROLE "r" WITH NOLOGIN PASSWORD NULL'),
         (lambda: pg_sql.grant_role_to_current_user("r"), 'GRANT "r" TO CURRENT_USER'),
+        (lambda: pg_sql.reassign_owned('o"ld', "new"), 'REASSIGN OWNED BY "o""ld" TO "new"'),
         (lambda: pg_sql.comment_on_role("r", "it's"), "COMMENT ON ROLE \"r\" IS 'it''s'"),
     ],
 )
