@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import warnings
 from pathlib import Path
 from typing import Optional, Union
 from urllib.parse import urlsplit
@@ -68,10 +69,10 @@ def rate_limit_problems(base_url: str, ca_file: PathLike, path: str = "/api/v1/a
     """POST wrong credentials until the proxy answers 429. Returns (problems, statuses seen)."""
     statuses: list[int] = []
     problems: list[str] = []
+    # verify= per request: a Session's verify loses against REQUESTS_CA_BUNDLE in the environment.
     with requests.Session() as session:
-        session.verify = str(ca_file)
         for _ in range(attempts):
-            response = session.post(base_url.rstrip("/") + path, timeout=20,
+            response = session.post(base_url.rstrip("/") + path, timeout=20, verify=str(ca_file),
                                     json={"email": "nobody@example.com", "password": "wrong-password-1"})
             statuses.append(response.status_code)
             if response.status_code == 429:
@@ -118,7 +119,9 @@ def tls_version_offered(host: str, port: int, ca_file: PathLike, version: ssl.TL
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(str(ca_file))
     context.set_ciphers("ALL:@SECLEVEL=0")  # OpenSSL 3 clients refuse TLS 1.0/1.1 otherwise
-    context.minimum_version = context.maximum_version = version
+    with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated: that is the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = version
     try:
         with socket.create_connection((host, port), timeout=10) as raw:
             with context.wrap_socket(raw, server_hostname=host) as tls:
