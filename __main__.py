@@ -4,6 +4,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.app_env import app_settings, app_secret_settings, enforced_config
+from components.backup import HEALTH_COMMAND as BACKUP_HEALTH, Backup, BackupArgs
 from components.certificate import CertificateArgs, TlsCertificate
 from components.database import Database, DatabaseArgs
 from components.hardening import ContainerProfile
@@ -122,6 +123,25 @@ proxy = Proxy("proxy", ProxyArgs(
     certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,
     depends_on=[webui],
 ))
+
+# 6b. Scheduled backups of the database and the data directory (docs/operations.md).
+if settings.backup.enabled:
+    backup = Backup("backup", BackupArgs(
+        profile=profile("backup", settings.migration.tools_image, "1000:1000", BACKUP_HEALTH),
+        image_name=image("tools-image", settings.migration.tools_image).image_id,
+        stack=settings.stack, app_image=settings.image,
+        network_name=foundation.network_name, volume_name=foundation.volume_name,
+        database_type=settings.database.type, vector_db=settings.app.vector_db,
+        database_url=database.url,
+        host_directory=f"{settings.backup.directory}/{settings.stack}",
+        interval_minutes=settings.backup.interval_minutes, keep_count=settings.backup.keep_count,
+        keep_days=settings.backup.keep_days, copy_to=settings.backup.copy_to,
+        encryption_key=(secret(plain_secrets.backup_encryption_key)
+                        if plain_secrets.backup_encryption_key else None),
+        ca_file=settings.database.ssl_ca_file,
+        depends_on=[migration],
+    ))
+    pulumi.export("backupDirectory", backup.host_directory)
 
 # 7. What operators need.
 pulumi.export("url", settings.public_url)
