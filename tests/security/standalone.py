@@ -245,3 +245,38 @@ def new_deployment(tmp_dir: Path) -> Deployment:
 
 def proxy_conf(port: int, **overrides: Any) -> str:
     return render_nginx_conf(NginxConfigArgs(server_name="localhost", public_port=port, **overrides))
+
+
+TLS11_PROTOCOLS = ["TLSv1.1", "TLSv1.2"]
+HARDENED = ("proxy", "tls11-rendered", "tls11", "echo", "app", "app-proxy")
+# Known, documented deviations on hardened containers (reasons in cis_inspect): no AppArmor on
+# this Docker host; restart=unless-stopped has no retry bound.
+KNOWN_EXCEPTIONS = {"5.2", "5.15"}
+BAD_CREATED_FLAGS = [
+    "--privileged", "--pid=host", "--ipc=host", "--uts=host", "--userns=host", "--network=host",
+    "--cap-add=SYS_ADMIN", "--security-opt=seccomp=unconfined", "--security-opt=apparmor=unconfined",
+    "--volume=/etc:/host-etc", "--volume=/var/run/docker.sock:/var/run/docker.sock:ro",
+    "--mount=type=bind,source=/tmp,target=/shared,bind-propagation=rshared",
+    "--cgroup-parent=/owui-sec-test", "--device=/dev/null:/dev/owui-null", "--restart=on-failure:10",
+    "--user=0:0",
+]
+# Created, never started: nothing is actually published.
+BAD_PORTS_FLAGS = ["--publish=1000:80", "--restart=on-failure:10"]
+
+
+def start_everything(deployment: Deployment) -> None:
+    """The test deployment (see test_security_standalone.py); waits for the proxies, not the app."""
+    app_net, net = deployment.network("app-net"), deployment.network("net")
+    app_port = deployment.ports.setdefault("app-proxy", free_port())
+    deployment.start_app("app", app_net, f"https://localhost:{app_port}")
+    deployment.start_proxy("app-proxy", app_net, proxy_conf(app_port))
+    deployment.start_echo("echo", net)
+    for purpose in ("proxy", "tls11-rendered", "tls11"):
+        port = deployment.ports.setdefault(purpose, free_port())
+        conf = proxy_conf(port, protocols_override=TLS11_PROTOCOLS if purpose != "proxy" else None)
+        deployment.start_proxy(purpose, net, with_tls11_ciphers(conf) if purpose == "tls11" else conf)
+    deployment.run("bad-defaults", TOOLS_IMAGE, ["--user=root"], ["sleep", "600"])
+    deployment.run("bad-created", TOOLS_IMAGE, BAD_CREATED_FLAGS, ["true"], create_only=True)
+    deployment.run("bad-ports", TOOLS_IMAGE, BAD_PORTS_FLAGS, ["true"], create_only=True)
+    for purpose in ("proxy", "tls11-rendered", "tls11"):
+        deployment.wait_https(purpose, "/health", seconds=60)
