@@ -19,6 +19,7 @@ import pytest
 from components.proxy import TRUSTED_AUTH_HEADERS as COMPONENT_STRIPPED
 from tests.security import cis_inspect, outside, tls_scan
 from tests.security.cis_inspect import Status, check_container, failures, inspect_containers
+from tests.security.stack_checks import check_stack, tls11_negative_control
 from tests.security.standalone import (
     HARDENED,
     KNOWN_EXCEPTIONS,
@@ -166,3 +167,20 @@ def test_cross_origin_credentialed_request_refused_by_the_app(dep):
     assert outside.cors_refuses_foreign_origin(url, dep.ca_file) == []
     # The app's answers carry the proxy's headers too.
     assert outside.security_header_problems(url, dep.ca_file, "/health") == []
+
+
+# --- The helpers tests/e2e calls on the dev stack, run here on the app deployment ----------------
+
+def test_check_stack_on_the_app_deployment(dep):
+    _app_ready(dep)
+    containers = inspect_containers(dep.containers["app"], dep.containers["app-proxy"])
+    assert check_stack(dep.url("app-proxy"), dep.ca_file, containers) == {}
+    # It reports what it finds: the same check with a stricter bind-IP list fails the proxy.
+    strict = check_stack(dep.url("app-proxy"), dep.ca_file, containers, bind_ips=("10.9.9.9",),
+                         rate_limit=False)
+    assert list(strict) == [f"cis {dep.containers['app-proxy']}"], strict
+
+
+def test_tls11_negative_control_helper(dep, tmp_path):
+    problems = tls11_negative_control(dep.name("app-net"), tmp_path)
+    assert any(p.startswith("tls_versions:") and "TLSv1.1" in p for p in problems), problems
