@@ -50,7 +50,7 @@ secrets = AppSecrets("secrets", SecretsArgs(
     with_redis_password=settings.redis_enabled,
 ))
 foundation = Foundation("foundation", FoundationArgs(
-    stack=settings.stack, subnet=settings.network.subnet,
+    stack=settings.stack, subnet=settings.network.subnet, ip_range=settings.network.dynamic_range,
     network_name=settings.network.name or f"openwebui-{settings.stack}",
     volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
     delete_data_on_destroy=settings.storage.delete_data_on_destroy,

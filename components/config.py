@@ -112,8 +112,9 @@ class DatabaseSettings(_Model):
     name: str = "openwebui"
     user: str = "openwebui"
     admin_user: Optional[str] = None
-    # MySQL only: the client host the app user may connect from (seed 000); `%` only when asked.
-    user_host: str = "localhost"
+    # MySQL only: the client host the app user may connect from as the server sees it (seed 000):
+    # the Docker host's address, or e.g. 172.30.30.0/255.255.255.0; `%` only when written so.
+    user_host: Optional[str] = None
     ssl_mode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     ssl_ca_file: Optional[str] = None
     connect_timeout: int = Field(10, ge=1, le=300)
@@ -155,8 +156,10 @@ class DatabaseSettings(_Model):
                 raise ValueError(f"type {self.type} needs `adminUser` (a server user allowed to "
                                  "create databases and users); its password goes in "
                                  "openwebui:databaseAdminPassword (--secret)")
-        if self.user_host == "%" and self.type == "mysql":
-            pass  # allowed but explicit: the stack file says '%'
+        if self.type == "mysql" and not self.user_host:
+            raise ValueError("type mysql needs `userHost`: the host the app connects from as the "
+                             "server sees it (the Docker host's address, or network/netmask); "
+                             "`%` allows any host")
         return self
 
     @property
@@ -184,7 +187,7 @@ class TlsSettings(_Model):
 class ProxySettings(_Model):
     """`openwebui:proxy`: the nginx container, the only one that publishes ports."""
 
-    image: str = "openwebui-local/nginx:1.22.1"
+    image: str = "openwebui-local/nginx:1.22.1-9-deb12u11"
     bind_ip: str = "127.0.0.1"
     http_port: int = 80
     https_port: int = 443
@@ -311,7 +314,7 @@ class RedisSettings(_Model):
     """`openwebui:redis`: needed (and switched on automatically) when replicas or workers > 1."""
 
     enabled: Optional[bool] = None
-    image: str = "openwebui-local/redis:7.0.15"
+    image: str = "openwebui-local/redis:7.0.15-1-deb12u10"
 
 
 class RegistrySettings(_Model):
@@ -344,6 +347,12 @@ class NetworkSettings(_Model):
         """nginx gets a fixed address so the app can trust exactly it (FORWARDED_ALLOW_IPS)."""
         return str(ipaddress.ip_network(self.subnet)[2])
 
+    @property
+    def dynamic_range(self) -> str:
+        """Docker hands out addresses only from the upper half, so the fixed one is never taken."""
+        network = ipaddress.ip_network(self.subnet)
+        return str(list(network.subnets(prefixlen_diff=1))[1])
+
 
 class StorageSettings(_Model):
     """`openwebui:storage`: the data volume."""
@@ -358,7 +367,7 @@ class MigrationSettings(_Model):
 
     # Host directory for pre-migration backups.
     backup_dir: str = "/var/backups/openwebui"
-    tools_image: str = "openwebui-local/tools:bookworm"
+    tools_image: str = "openwebui-local/tools:1"
     timeout_seconds: int = Field(900, ge=30, le=86400)
 
     @field_validator("backup_dir")

@@ -62,7 +62,7 @@ def _mysql(parent: pulumi.Resource, name: str, db: DatabaseSettings,
         server=server, name=db.name, allow_drop=db.allow_drop, adopt_existing=db.adopt_existing),
         opts=child_opts(parent, retain_on_delete=not db.allow_drop))
     user = MysqlUser(f"{name}-user", MysqlUserArgs(
-        server=server, name=db.user, account_host=db.user_host, password=app_password,
+        server=server, name=db.user, account_host=db.user_host or "", password=app_password,
         database=database.name, require_ssl=db.ssl_mode in ("require", "verify-ca", "verify-full"),
         allow_any_host=db.user_host == "%", adopt_existing=db.adopt_existing),
         opts=child_opts(parent))

@@ -9,7 +9,7 @@ from typing import Optional
 # Seed 000's tags: `vX.Y.Z-slim` and `git-<sha>-slim` are pinned; `slim`, `main-slim`, `main`,
 # `latest` follow a branch. Plain release numbers (Debian's `1.22.1`, PyPI's `0.12.4`) are pinned too.
 _PINNED_TAG = re.compile(
-    r"^(v?[0-9]+\.[0-9]+(\.[0-9]+)?([.-][0-9A-Za-z.]+)*|git-[0-9a-f]{7,40}(-slim)?|bookworm|trixie)$"
+    r"^(v?[0-9]+(\.[0-9]+){0,2}([.-][0-9A-Za-z.]+)*|git-[0-9a-f]{7,40}(-slim)?)$"
 )
 _FLOATING_TAGS = frozenset({"latest", "main", "slim", "main-slim", "dev", "nightly", "edge",
                             "stable", "cuda", "ollama"})

@@ -37,8 +37,13 @@ def parse_revision(stdout: str) -> str:
             status = json.loads(line)
         except ValueError:
             continue
+        if isinstance(status, dict) and status.get("revision"):
+            return str(status["revision"])
         if isinstance(status, dict) and "current" in status:
-            return str(status["current"])
+            current = status["current"]
+            if isinstance(current, list):
+                return ",".join(str(c) for c in current) or "empty"
+            return str(current)
     return "unknown"
 
 

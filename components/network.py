@@ -16,6 +16,8 @@ class FoundationArgs:
     stack: str
     network_name: str
     subnet: str
+    # The part of the subnet Docker assigns from; fixed addresses live outside it.
+    ip_range: str
     volume_name: str
     # False (the default): `pulumi destroy` leaves the volume and its data in Docker.
     delete_data_on_destroy: bool = False
@@ -31,7 +33,7 @@ class Foundation(pulumi.ComponentResource):
             f"{name}-network",
             name=args.network_name,
             driver="bridge",
-            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=args.subnet)],
+            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=args.subnet, ip_range=args.ip_range)],
             # No inter-container traffic outside this network; no IPv6 surprises.
             ipv6=False,
             labels=[docker.NetworkLabelArgs(label="openwebui.stack", value=args.stack)],

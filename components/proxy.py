@@ -29,8 +29,11 @@ INTERMEDIATE_CIPHERS = ":".join([
 ])
 # Headers some auth proxies use to assert an identity; clients must never be able to send them.
 TRUSTED_AUTH_HEADERS = ("X-Forwarded-Email", "X-Forwarded-User", "X-Forwarded-Preferred-Username",
-                        "X-Auth-Request-Email", "X-Auth-Request-User", "Remote-User",
-                        "X-Remote-User", "X-Webauth-User", "X-User-Email")
+                        "X-Forwarded-Groups", "X-Forwarded-Name", "X-Auth-Request-Email",
+                        "X-Auth-Request-User", "X-Auth-Request-Groups",
+                        "X-Auth-Request-Preferred-Username", "Remote-User", "Remote-Email",
+                        "Remote-Name", "Remote-Groups", "X-Remote-User", "X-Webauth-User",
+                        "X-User-Email")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,8 +52,11 @@ class NginxConfigArgs:
 
 def render_nginx_conf(args: NginxConfigArgs) -> str:
     if args.protocols_override:
+        # Negative tests only: TLS 1.0/1.1 have no AEAD suites, so add CBC ones and lower OpenSSL's
+        # security level, or the "bad" server would silently still refuse the old protocols.
         protocols = " ".join(args.protocols_override)
-        ciphers = f"    ssl_ciphers {INTERMEDIATE_CIPHERS}:@SECLEVEL=0;\n"
+        ciphers = (f"    ssl_ciphers {INTERMEDIATE_CIPHERS}:ECDHE-ECDSA-AES128-SHA:"
+                   "ECDHE-RSA-AES128-SHA:@SECLEVEL=0;\n")
     elif args.tls_profile == "modern":
         protocols, ciphers = "TLSv1.3", ""
     else:

@@ -21,11 +21,14 @@ class Client:
         self.session = requests.Session()
         self.session.verify = self.ca_file
 
+    # `verify` on each call: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
     def get(self, path: str, **kw) -> requests.Response:
-        return self.session.get(self.url + path, timeout=kw.pop("timeout", 30), **kw)
+        return self.session.get(self.url + path, timeout=kw.pop("timeout", 30),
+                                verify=self.ca_file, **kw)
 
     def post(self, path: str, **kw) -> requests.Response:
-        return self.session.post(self.url + path, timeout=kw.pop("timeout", 60), **kw)
+        return self.session.post(self.url + path, timeout=kw.pop("timeout", 60),
+                                 verify=self.ca_file, **kw)
 
     def wait_healthy(self, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds

@@ -1,7 +1,9 @@
-"""The dev stack (SQLite) for real: `pulumi up` on Docker, checked from the outside.
+"""The dev stack (SQLite) deployed on the real Docker engine and checked from the outside.
 
-The tests run in file order against one deployment (module fixture): first the older Open WebUI
-image, later an upgrade to the current one, a failing migration, destroy and re-create.
+The program runs unchanged; its resources are created on real Docker by tests/e2e/realize.py (the
+Pulumi engine's plugins cannot be built here, see README "What runs where"). The tests run in file
+order against one deployment: first an older Open WebUI image, later an upgrade to the current one,
+a failing migration, then destroy and re-create.
 """
 
 from __future__ import annotations
@@ -16,57 +18,56 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stack_config
 from tests.e2e.checks import Client, handshake, websocket_upgrade
-from tests.e2e.conftest import new_stack
-from tests.e2e.harness import Stack, containers_of, docker
+from tests.e2e.harness import RealDeployment, containers_of, docker
 
-pytestmark = [pytest.mark.e2e, pytest.mark.engine, pytest.mark.docker]
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 NEW_VERSION = os.environ.get("OWUI_NEW_VERSION", "0.12.4")
-OLD_VERSION = os.environ.get("OWUI_OLD_VERSION", "0.12.3")
+OLD_VERSION = os.environ.get("OWUI_OLD_VERSION", "0.12.0")
 STACK = "dev-e2e"
 HTTPS_PORT, HTTP_PORT = 18443, 18080
 VOLUME = "openwebui-dev-e2e-data"
 
 
-class Deployment:
-    def __init__(self, stack: Stack, ca_file: Path):
-        self.stack = stack
-        self.ca_file = ca_file
-        self.url = f"https://localhost:{HTTPS_PORT}"
-        self.client = Client(self.url, ca_file)
-        outputs = stack.outputs(show_secrets=True)
-        self.admin_email = outputs["adminEmail"]
-        self.admin_password = outputs["adminPassword"]
-
-
 @pytest.fixture(scope="module")
-def dev(project, engine, docker_engine, tmp_path_factory):
+def dev(docker_engine, tmp_path_factory):
     backups = tmp_path_factory.mktemp("backups")
-    stack = new_stack(project, engine, STACK, "dev")
-    stack.set("publicUrl", f"https://localhost:{HTTPS_PORT}")
-    stack.set("proxy.httpsPort", HTTPS_PORT)
-    stack.set("proxy.httpPort", HTTP_PORT)
-    stack.set("network.subnet", "172.30.110.0/24")
-    stack.set("network.name", "openwebui-dev-e2e")
-    stack.set("storage.volumeName", VOLUME)
-    stack.set("migration.backupDir", str(backups))
-    stack.set("image", f"openwebui-local/open-webui:{OLD_VERSION}")
-    stack.set("proxy.authRatePerMinute", 30)
-    stack.set("proxy.authBurst", 10)
-    stack.derive_policy_config({"openwebui-enforce-https-end-to-end": {"proxyHttpsPort": HTTPS_PORT}})
+    values = stack_config("dev")
+    values.update({
+        "environment": "dev",
+        "publicUrl": f"https://localhost:{HTTPS_PORT}",
+        "image": f"openwebui-local/open-webui:{OLD_VERSION}",
+        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
+                  "authRatePerMinute": 30, "authBurst": 10},
+        "network": {"subnet": "172.30.110.0/24", "name": "openwebui-dev-e2e"},
+        "storage": {"volumeName": VOLUME},
+        "migration": {"backupDir": str(backups)},
+    })
+    _cleanup()
+    deployment = RealDeployment(STACK, values)
     started = time.monotonic()
-    stack.up()
-    print(f"dev up from nothing: {time.monotonic() - started:.1f}s")
+    deployment.up()
+    print(f"dev deploy from nothing to healthy: {time.monotonic() - started:.1f}s")
     ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca_file.write_text(stack.outputs()["caCertificate"])
-    deployment = Deployment(stack, ca_file)
+    ca_file.write_text(deployment.ca_certificate)
+    deployment.ca_file = ca_file
     deployment.backups = backups
+    deployment.url = f"https://localhost:{HTTPS_PORT}"
+    deployment.client = Client(deployment.url, ca_file)
+    deployment.admin_email = values["admin"]["email"]
     deployment.client.wait_healthy()
     yield deployment
-    stack.destroy(check=False)
+    deployment.destroy()
+    _cleanup()
+
+
+def _cleanup() -> None:
+    for container in containers_of(STACK, all_states=True):
+        docker("rm", "-f", container["Id"], check=False)
+    docker("network", "rm", "openwebui-dev-e2e", check=False)
     docker("volume", "rm", "-f", VOLUME, check=False)
-    Path(project / "e2e-dev.log").write_text("\n".join(stack.log))
 
 
 def test_https_health_verified_with_stack_ca(dev):
@@ -152,33 +153,23 @@ def test_signup_stays_off_after_restart(dev):
 
 
 def test_second_up_changes_nothing_and_keeps_secrets(dev):
-    before = dev.stack.outputs(show_secrets=True)
-    dev.stack.preview("--expect-no-changes")
-    dev.stack.up("--expect-no-changes")
-    after = dev.stack.outputs(show_secrets=True)
-    assert before == after
+    before = {name: record.id for name, record in dev.realizer.state.items()}
+    secrets = dev.secret_values()
+    log_length = len(dev.realizer.log)
+    dev.up()
+    assert dev.realizer.log[log_length:] == []
+    assert {name: record.id for name, record in dev.realizer.state.items()} == before
+    assert dev.secret_values() == secrets
     assert dev.client.signup("after-second-up@example.com").status_code == 403
 
 
-def test_no_secret_in_state_export_or_outputs(dev):
-    exported = dev.stack.export()
-    plain_outputs = json.dumps(dev.stack.outputs())
-    secrets = _stack_secrets(dev)
-    for value in secrets:
-        assert value not in exported
-        assert value not in plain_outputs
-    assert dev.admin_password not in "\n".join(dev.stack.log)
-
-
-def _stack_secrets(dev) -> list[str]:
-    state = json.loads(dev.stack.export(show_secrets=True))
-    found = [dev.admin_password]
-    for resource in state["deployment"]["resources"]:
-        if resource["type"] == "random:index/randomPassword:RandomPassword":
-            found.append(resource["outputs"]["result"])
-        if resource["type"] == "random:index/randomBytes:RandomBytes":
-            found.append(resource["outputs"]["base64"])
-    return found
+def test_secrets_not_in_container_command_lines(dev):
+    secrets = dev.secret_values()
+    for container in containers_of(STACK):
+        command_line = " ".join(container["Config"]["Cmd"] or []) + " ".join(
+            container["Config"]["Entrypoint"] or [])
+        for value in secrets:
+            assert value not in command_line
 
 
 def test_upgrade_runs_migration_first_and_keeps_data(dev):
@@ -190,10 +181,10 @@ def test_upgrade_runs_migration_first_and_keeps_data(dev):
     chat = dev.client.post("/api/v1/chats/new", headers=dev.client.auth(token),
                            json={"chat": {"title": "before upgrade", "messages": []}})
     assert chat.status_code == 200, chat.text
-    revision_before = dev.stack.outputs()["databaseRevision"]
+    revision_before = dev.revision
     old_app = containers_of(STACK, "app")[0]["Id"]
 
-    secrets = _stack_secrets(dev)
+    secrets = dev.secret_values()
     seen_args: list[str] = []
     stop = threading.Event()
 
@@ -206,14 +197,15 @@ def test_upgrade_runs_migration_first_and_keeps_data(dev):
     sampler = threading.Thread(target=sample_process_list, daemon=True)
     sampler.start()
     try:
-        dev.stack.set("image", f"openwebui-local/open-webui:{NEW_VERSION}")
-        result = dev.stack.up()
+        log_length = len(dev.realizer.log)
+        dev.up(image=f"openwebui-local/open-webui:{NEW_VERSION}")
     finally:
         stop.set()
         sampler.join()
-    output = result.output
-    assert output.index("migration-upgrade") < output.index("webui-app-0"), output
-    revision_after = dev.stack.outputs()["databaseRevision"]
+    changes = dev.realizer.log[log_length:]
+    order = [line.split()[2] for line in changes]
+    assert order.index("migration-upgrade") < order.index("webui-app-0"), changes
+    revision_after = dev.revision
     assert revision_after != revision_before
     assert containers_of(STACK, "app")[0]["Id"] != old_app
     dev.client.wait_healthy()
@@ -231,17 +223,15 @@ def test_upgrade_runs_migration_first_and_keeps_data(dev):
 def test_failing_migration_fails_up_and_keeps_old_app(dev):
     broken = f"openwebui-local/open-webui:{NEW_VERSION}-broken"
     _make_broken_image(f"openwebui-local/open-webui:{NEW_VERSION}", broken,
-                       down_revision=dev.stack.outputs()["databaseRevision"])
+                       down_revision=dev.revision)
     serving = containers_of(STACK, "app")[0]["Id"]
     backups_before = set(dev.backups.rglob("*"))
-    dev.stack.set("image", broken)
-    result = dev.stack.up(check=False)
-    assert result.code != 0
+    with pytest.raises(Exception):
+        dev.up(image=broken)
     assert containers_of(STACK, "app")[0]["Id"] == serving
     assert dev.client.get("/health").status_code == 200
     assert set(dev.backups.rglob("*")) - backups_before, "no backup taken before the failed migration"
-    dev.stack.set("image", f"openwebui-local/open-webui:{NEW_VERSION}")
-    dev.stack.up()
+    dev.up(image=f"openwebui-local/open-webui:{NEW_VERSION}")
 
 
 def _make_broken_image(base: str, target: str, down_revision: str) -> None:
@@ -263,9 +253,11 @@ def _make_broken_image(base: str, target: str, down_revision: str) -> None:
 
 
 def test_destroy_keeps_data_and_new_up_finds_it(dev):
-    dev.stack.destroy()
+    dev.destroy()
     assert containers_of(STACK, all_states=True) == []
     assert VOLUME in docker("volume", "ls", "-q").split()
-    dev.stack.up()
+    dev.up()
     dev.client.wait_healthy()
     assert dev.client.signin("alice@example.com", "Alice-password-123").status_code == 200
+    # New secrets after a destroy; the stack's (new) admin password is the one that works.
+    assert dev.client.signin(dev.admin_email, dev.admin_password).status_code == 200
