@@ -1,4 +1,4 @@
-"""Deploying a stack's declared resources on real Docker (tests/e2e/realize.py) and looking at it."""
+"""Deploying a stack's declared resources on real Docker (engineless/realize.py) and looking at it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Iterator, Optional
 
 from components.migration import parse_revision
 from tests.conftest import run_program
-from tests.e2e.realize import DockerRealizer
+from engineless.realize import DockerRealizer
 
 # The dynamic database providers read the server admin's password from secret stack config when the
 # engine configures them; without the engine they take it from these variables.

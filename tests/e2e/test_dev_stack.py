@@ -1,6 +1,6 @@
 """The dev stack (SQLite) deployed on the real Docker engine and checked from the outside.
 
-The program runs unchanged; its resources are created on real Docker by tests/e2e/realize.py (the
+The program runs unchanged; its resources are created on real Docker by engineless/realize.py (the
 Pulumi engine's plugins cannot be built here, see README "What runs where"). The tests run in file
 order against one deployment: first an older Open WebUI image, later an upgrade to the current one,
 a failing migration, then destroy and re-create.

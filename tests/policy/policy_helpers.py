@@ -27,13 +27,17 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-ROOT = Path(__file__).resolve().parents[2]
-POLICY_DIR = ROOT / "policy"
-if str(POLICY_DIR) not in sys.path:
-    # The pack's modules import each other by plain name, as when the engine runs policy/__main__.py.
-    sys.path.insert(0, str(POLICY_DIR))
-
-CONTAINER = "docker:index/container:Container"
+from engineless.policy_check import (  # noqa: F401  (re-exported for the policy tests)
+    CONTAINER,
+    POLICY_DIR,
+    ROOT,
+    engine_config,
+    engine_props,
+    pack_config,
+    resource_args,
+    stack_args,
+    urn_of,
+)
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -59,49 +63,11 @@ def fake_secret(name: str, length: int) -> str:
 # --- engine-shaped arguments ---------------------------------------------------------------------------
 
 
-def engine_props(props: Mapping[str, Any], keep_secrets: bool = False) -> Any:
-    """What pulumi-policy's handlers hand a policy (Remediate keeps secrets, Analyze does not)."""
-    return unknown_checking_proxy(deserialize_properties(copy.deepcopy(dict(props)), keep_secrets))
-
-
-def engine_config(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Policy config as it arrives: through protobuf Struct, so every number becomes a float."""
-    if config is None:
-        return None
-    struct = struct_pb2.Struct()
-    struct.update(dict(config))
-    return json_format.MessageToDict(struct)
-
-
-def _options() -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
-
-
-def urn_of(resource_type: str, name: str) -> str:
-    return f"urn:pulumi:test::openwebui::{resource_type}::{name}"
-
-
-def resource_args(props: Mapping[str, Any], *, resource_type: str = CONTAINER, name: str = "test",
-                  config: Mapping[str, Any] | None = None, keep_secrets: bool = False) -> ResourceValidationArgs:
-    return ResourceValidationArgs(resource_type, engine_props(props, keep_secrets), urn_of(resource_type, name),
-                                  name, _options(), None, engine_config(config))
-
-
 def violations(validator: Callable[..., None], props: Mapping[str, Any], **kwargs: Any) -> list[str]:
     """Messages a resource validator reports for ``props``."""
     found: list[str] = []
     validator(resource_args(props, **kwargs), lambda message, urn=None: found.append(message))
     return found
-
-
-def stack_args(resources: Iterable[tuple[str, str, Mapping[str, Any]]],
-               config: Mapping[str, Any] | None = None) -> StackValidationArgs:
-    """StackValidationArgs from (type, name, props) triples."""
-    policy_resources = [
-        PolicyResource(typ, engine_props(props), urn_of(typ, name), name, _options(), None, None, [], {})
-        for typ, name, props in resources
-    ]
-    return StackValidationArgs(policy_resources, engine_config(config))
 
 
 def stack_violations(validator: Callable[..., None], resources: Iterable[tuple[str, str, Mapping[str, Any]]],
@@ -110,21 +76,6 @@ def stack_violations(validator: Callable[..., None], resources: Iterable[tuple[s
     found: list[tuple[str, str | None]] = []
     validator(stack_args(resources, config), lambda message, urn=None: found.append((message, urn)))
     return found
-
-
-def pack_config(environment: str, policy_name: str) -> dict[str, Any]:
-    """The engine's view of one policy's config: schema defaults overlaid with policy/config/<env>.json."""
-    from policies import policy
-
-    found = policy(policy_name)
-    merged: dict[str, Any] = {}
-    if found.config_schema is not None:
-        merged = {key: spec["default"] for key, spec in found.config_schema.properties.items()}
-    file_config = json.loads((POLICY_DIR / "config" / f"{environment}.json").read_text())
-    entry = file_config.get(policy_name, {})
-    if isinstance(entry, dict):
-        merged.update({key: value for key, value in entry.items() if key != "enforcementLevel"})
-    return merged
 
 
 # --- the good containers (mirroring the program) -------------------------------------------------------

@@ -11,26 +11,11 @@ import copy
 from typing import Any
 
 import pytest
-from policies import POLICIES
-from policy_helpers import CONTAINER, pack_config, resource_args, stack_args
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+from engineless.policy_check import mandatory_violations as check
 
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
 
-RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy) and p.has_validation()]
-STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
-
-
-def after_check(typ: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The provider's schema defaults, as its Check fills them in."""
-    props = copy.deepcopy(inputs)
-    if typ == CONTAINER:
-        props.setdefault("networkMode", "bridge")
-        props.setdefault("restart", "no")
-        for port in props.get("ports", []) or []:
-            port.setdefault("ip", "0.0.0.0")
-            port.setdefault("protocol", "tcp")
-    return props
 
 
 def declared(environment: str, tls_pair: dict[str, str], **overrides: Any) -> RecordingMocks:
@@ -39,20 +24,7 @@ def declared(environment: str, tls_pair: dict[str, str], **overrides: Any) -> Re
 
 
 def mandatory_violations(mocks: RecordingMocks, environment: str) -> list[tuple[str, str, str]]:
-    found: list[tuple[str, str, str]] = []
-    for record in mocks.resources:
-        props = after_check(record.typ, record.inputs)
-        for pol in RESOURCE_POLICIES:
-            if pol.enforcement_level not in (None, EnforcementLevel.MANDATORY):
-                continue
-            args = resource_args(props, resource_type=record.typ, name=record.name,
-                                 config=pack_config(environment, pol.name))
-            pol.validate(args, lambda message, urn=None, n=record.name, p=pol.name: found.append((p, n, message)))
-    resources = [(r.typ, r.name, after_check(r.typ, r.inputs)) for r in mocks.resources]
-    for pol in STACK_POLICIES:
-        pol.validate(stack_args(resources, pack_config(environment, pol.name)),
-                     lambda message, urn=None, p=pol.name: found.append((p, urn or "stack", message)))
-    return found
+    return check([(r.typ, r.name, r.inputs) for r in mocks.resources], environment)
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])

@@ -1,0 +1,104 @@
+"""Run __main__.py under a Mocks implementation with a given stack config."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE = "openwebui"
+
+
+@dataclass
+class Recorded:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records every resource the program declares, and fakes the outputs the program reads."""
+
+    resources: list[Recorded] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = "Pw1" + "x" * (int(args.inputs.get("length", 16)) - 3)
+        elif args.typ == "random:index/randomBytes:RandomBytes":
+            outputs["base64"] = "q+/" + "A" * 40 + "="
+        elif args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs["imageId"] = "sha256:" + "1" * 64
+        elif args.typ == "docker:index/container:Container":
+            outputs.setdefault("name", f"{args.name}-0000")
+        elif args.typ == "command:local:Command":
+            outputs["stdout"] = json.dumps({"current": "0bd252b206fb", "heads": ["0bd252b206fb"],
+                                            "up_to_date": True})
+        elif args.typ.startswith("pulumi-python:dynamic"):
+            outputs.update({"certificate_pem": "CERT", "ca_certificate_pem": "CA",
+                            "private_key_pem": "KEY", "not_after": "2099-01-01T00:00:00Z"})
+        return [f"{args.name}-id", outputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+    def of_type(self, typ: str) -> list[Recorded]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def named(self, name: str) -> Recorded:
+        matches = [r for r in self.resources if r.name == name]
+        assert len(matches) == 1, f"{name}: {[r.name for r in self.resources]}"
+        return matches[0]
+
+    def containers(self, role: Optional[str] = None) -> list[Recorded]:
+        found = self.of_type("docker:index/container:Container")
+        if role is None:
+            return found
+        return [c for c in found if label(c, "openwebui.role") == role]
+
+
+def label(container: Recorded, key: str) -> Optional[str]:
+    for item in container.inputs.get("labels", []):
+        if item.get("label") == key:
+            return item.get("value")
+    return None
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The `openwebui:` values of a stack file, keyed without the namespace."""
+    data = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return {key.split(":", 1)[1]: value for key, value in data["config"].items()}
+
+
+def to_engine_config(values: dict[str, Any]) -> dict[str, str]:
+    """What the engine hands the program: strings, objects as JSON."""
+    return {f"{NAMESPACE}:{key}": value if isinstance(value, str) else json.dumps(value)
+            for key, value in values.items()}
+
+
+def run_program(stack: str, values: dict[str, Any], secret_keys: tuple[str, ...],
+                mocks: pulumi.runtime.Mocks, preview: bool = False) -> pulumi.runtime.Mocks:
+    """Run __main__.py with `values` as the stack's config; `mocks` sees every resource."""
+    pulumi.runtime.set_all_config(to_engine_config(values),
+                                  [f"{NAMESPACE}:{k}" for k in secret_keys])
+    pulumi.runtime.set_mocks(mocks, project="openwebui", stack=stack, preview=preview)
+    os.environ.pop("PULUMI_CONFIG", None)
+
+    @pulumi.runtime.test
+    def program():
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    return mocks
