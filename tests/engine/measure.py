@@ -22,7 +22,7 @@ from pathlib import Path
 import pulumi_docker as docker  # noqa: F401  (imported by the real program; loaded once, outside the timings)
 
 from components.providers.selfsigned import SelfSignedCertificate
-from tests.engine.conftest import Pg, unique
+from tests.engine.servers import Pg, pg_from_env, unique
 from tests.engine.lite import ROOT, TOOLCHAIN, Engine, cli_root, pins, toolchain_env
 from tests.engine.test_engine_dynamic_providers import ADMIN_KEY, app_password, postgres_program
 from tests.engine.test_engine_policy_pack import RUN_PACK, pack_config, real_program
@@ -99,10 +99,7 @@ def main() -> None:
     for _ in range(runs):
         timed(timings, f"{TOOLCHAIN.name} --engine-lite --env (cached)", toolchain_env)
     base = toolchain_env()
-    pg = Pg(host=os.environ.get("OWUI_TEST_PG_HOST", "127.0.0.1"),
-            port=int(os.environ.get("OWUI_TEST_PG_PORT", "5432")),
-            admin_user=os.environ.get("OWUI_TEST_PG_ADMIN_USER", "owui_admin"),
-            admin_password=os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin"))
+    pg = pg_from_env()
     with tempfile.TemporaryDirectory() as cli:
         root = cli_root(base, Path(cli))
         root_version = subprocess.run([str(root / "bin" / "pulumi"), "version"], capture_output=True, text=True,

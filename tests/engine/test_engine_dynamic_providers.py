@@ -24,8 +24,8 @@ from components.providers.postgresql import (
     PostgresServer,
 )
 from components.providers.selfsigned import SelfSignedCertificate
-from tests.engine.conftest import My, Pg, unique
 from tests.engine.lite import Engine, LiteStack, changes, pickled_providers, plaintext_outside_secrets
+from tests.engine.servers import My, Pg, unique
 
 pytestmark = [pytest.mark.engine, pytest.mark.realdb]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import runpy
 import shutil
-from pathlib import Path
 
 import pulumi_docker as docker
 import pytest
