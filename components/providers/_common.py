@@ -6,7 +6,9 @@ and read/delete get only the outputs, so an admin password given as an input wou
 output too). Instead the provider reads the admin password when the engine configures it:
 ``ResourceProvider.configure`` receives the whole stack configuration, namespaces kept and secrets decrypted
 (engine v3.274.1, pkg/resource/deploy/target.go GetPackageConfig: "For dynamic providers, we always pass the
-full configuration"), so the password stays in the stack's secret config and nowhere else. When the config key is
+full configuration"). The engine records that configuration as the inputs of the default
+``pulumi:providers:pulumi-python`` provider in the state, secrets encrypted like every other secret, so
+the admin password is stored only as ciphertext and never as a resource input. When the config key is
 absent, an environment variable of the shell running ``pulumi`` is used (handy for CI and direct tests).
 The provider object itself is pickled into the state: it only carries the *names* of the key and variable.
 """
@@ -144,7 +146,11 @@ def note(message: str) -> None:
 
 
 def is_unknown(value: Any) -> bool:
-    return value == UNKNOWN
+    # Under the engine a dynamic provider's check() gets pulumi.output.Unknown objects for values
+    # not known yet (a first preview); the wire sentinel is what other paths see.
+    from pulumi.output import Unknown
+
+    return isinstance(value, Unknown) or value == UNKNOWN
 
 
 def _int(value: Any) -> Any:

@@ -257,6 +257,8 @@ def test_destroy_keeps_data_and_new_up_finds_it(dev):
     assert containers_of(STACK, all_states=True) == []
     assert VOLUME in docker("volume", "ls", "-q").split()
     dev.up()
+    # Everything but the data was made anew, the stack's private CA included.
+    dev.ca_file.write_text(dev.ca_certificate)
     dev.client.wait_healthy()
     assert dev.client.signin("alice@example.com", "Alice-password-123").status_code == 200
     # New secrets after a destroy; the stack's (new) admin password is the one that works.

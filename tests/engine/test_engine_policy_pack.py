@@ -103,14 +103,7 @@ def real_program() -> None:
     runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
 
-@pytest.mark.parametrize("environment", [
-    "dev",
-    pytest.param("staging", marks=pytest.mark.xfail(strict=True, reason=(
-        "components/providers/_common.is_unknown compares with the UNKNOWN string, but under the engine a "
-        "dynamic provider's check() gets pulumi.output.Unknown for the not-yet-generated app password, so the "
-        "preview fails: 'openwebui:database.password: the application password is empty'"))),
-    pytest.param("prod", marks=pytest.mark.xfail(strict=True, reason="as staging: is_unknown misses Unknown")),
-])
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
 def test_the_program_previews_clean_for_each_stack_file(engine_with_stand_ins: Engine, environment: str,
                                                          tls_pair: dict[str, str]) -> None:
     work_dir = engine_with_stand_ins.work_root / environment
