@@ -146,8 +146,8 @@ class ServerDatabase:
         else:
             import pymysql
 
-            conn = pymysql.connect(host=host, port=3306, user=self.user, password=self.password, database=self.name,
-                                   connect_timeout=5, charset="utf8mb4")
+            return pymysql.connect(host=host, port=3306, user=self.user, password=self.password, database=self.name,
+                                   connect_timeout=5, charset="utf8mb4", autocommit=True)
         conn.autocommit = True
         return conn
 

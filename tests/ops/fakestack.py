@@ -84,7 +84,18 @@ class FakeStack:
 
     def create(self) -> "FakeStack":
         self.work.mkdir(parents=True, exist_ok=True)
-        docker("network", "create", "--label", f"openwebui.stack={self.name}", self.network)
+        # A subnet inside 172.16.0.0/12, the range scripts/db-servers lets reach the database servers (Docker's
+        # default pool may hand out 192.168.x.x); retried when it overlaps a network that exists.
+        for _ in range(20):
+            subnet = f"172.{secrets.randbelow(4) + 28}.{secrets.randbelow(256)}.0/24"
+            created = docker("network", "create", "--subnet", subnet, "--label", f"openwebui.stack={self.name}",
+                             self.network, check=False)
+            if created.returncode == 0:
+                break
+            if "overlap" not in created.stderr:
+                raise RuntimeError(f"docker network create failed: {created.stderr.strip()}")
+        else:
+            raise RuntimeError("no free 172.28-31.x.0/24 subnet for the test network")
         self.create_volume()
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         os.chown(self.backup_dir, 1000, 1000)
