@@ -40,20 +40,23 @@ class RealDeployment:
         self.secret_keys = secret_keys
         self.realizer = DockerRealizer()
 
+    def _provider_env(self) -> dict[str, str]:
+        database = self.values.get("database", {}).get("type", "sqlite")
+        if database not in ADMIN_PASSWORD_ENV:
+            return {}
+        return {ADMIN_PASSWORD_ENV[database]: self.values["databaseAdminPassword"]}
+
     def up(self, **changes: Any) -> None:
         """Run the program with the config changed as given; raises when a step fails."""
         self.values.update(changes)
-        database = self.values.get("database", {}).get("type", "sqlite")
-        extra = {}
-        if database in ADMIN_PASSWORD_ENV:
-            extra[ADMIN_PASSWORD_ENV[database]] = self.values["databaseAdminPassword"]
         self.realizer.begin()
-        with _env(extra):
+        with _env(self._provider_env()):
             run_program(self.stack, self.values, self.secret_keys, mocks=self.realizer)
-        self.realizer.prune()
+            self.realizer.prune()
 
     def destroy(self) -> None:
-        self.realizer.destroy()
+        with _env(self._provider_env()):
+            self.realizer.destroy()
 
     @property
     def admin_password(self) -> str:

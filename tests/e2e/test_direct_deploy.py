@@ -20,22 +20,25 @@ def deploy(stack: str, *extra: str) -> subprocess.CompletedProcess:
                           env={"PATH": "/usr/bin:/bin:/usr/local/bin"})
 
 
-def docker_state() -> tuple[str, str]:
-    return docker("ps", "-aq", "--no-trunc"), docker("network", "ls", "-q")
+def docker_state(stack: str) -> tuple[str, str]:
+    """The stack's containers and networks (other tests may run beside this one)."""
+    return (docker("ps", "-aq", "--no-trunc", "--filter", f"label=openwebui.stack={stack}"),
+            docker("network", "ls", "-q", "--filter", f"label=openwebui.stack={stack}"))
 
 
 def test_config_error_names_the_key_and_changes_nothing(docker_engine):
-    before = docker_state()
-    result = deploy("prod")  # prod's secrets are not set here
+    before = docker_state("prod")
+    result = deploy("prod")  # prod's certificate and secrets are not set here
     assert result.returncode == 1
-    assert "openwebui:databaseAdminPassword" in result.stderr
-    assert docker_state() == before
+    assert "invalid stack configuration" in result.stderr
+    assert "openwebui:tlsCertificate: tls.mode is `provided`" in result.stderr
+    assert docker_state("prod") == before
 
 
 def test_policy_violation_names_the_policy_and_changes_nothing(docker_engine):
-    before = docker_state()
+    before = docker_state("dev")
     # dev's proxy binds 127.0.0.1; the prod policy config allows only the prod address.
     result = deploy("dev", "--policy-config", "prod")
     assert result.returncode == 2
     assert "[mandatory] docker-container-bind-ports-to-allowed-ips" in result.stderr
-    assert docker_state() == before
+    assert docker_state("dev") == before
