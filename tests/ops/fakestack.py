@@ -61,6 +61,7 @@ class FakeStack:
     admin_password: str = field(default_factory=lambda: "Adm1n-" + secrets.token_urlsafe(12))
     containers: list[str] = field(default_factory=list)
     app_port: Optional[int] = None
+    job_settings: Optional[dict[str, Any]] = None
 
     @property
     def network(self) -> str:
@@ -107,8 +108,9 @@ class FakeStack:
         docker("run", "--rm", "-v", f"{self.volume}:{DATA_DIR}", "--entrypoint", "true", self.image)
 
     def destroy_data(self) -> None:
-        """What `pulumi destroy` with storage.deleteDataOnDestroy does to the volume."""
+        """What `pulumi destroy` with storage.deleteDataOnDestroy does: the containers and the volume go."""
         self.remove_containers(role="app")
+        self.remove_containers(role="backup")
         docker("volume", "rm", "-f", self.volume)
 
     def remove_containers(self, role: Optional[str] = None) -> None:
@@ -213,6 +215,7 @@ class FakeStack:
 
     def start_backup_job(self, *, interval_minutes: int = 1440, key: Optional[str] = None) -> str:
         """The container components/backup.py declares, as docker run."""
+        self.job_settings = {"interval_minutes": interval_minutes, "key": key}
         env = {"DATABASE_URL": self.database_url, "BACKUP_DIR": "/backups", "DATA_DIR": DATA_DIR, "HOME": "/tmp",
                "BACKUP_INTERVAL_MINUTES": str(interval_minutes), "BACKUP_KEEP_COUNT": "7", "BACKUP_KEEP_DAYS": "30",
                "OWUI_STACK": self.name, "OWUI_APP_IMAGE": self.image}
