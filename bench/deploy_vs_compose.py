@@ -1,0 +1,234 @@
+"""Deploy time of the dev stack (direct mode) against docker-compose with an equivalent file.
+
+    venv/bin/python -m bench.deploy_vs_compose [--runs 3] [--no-engine] [--no-write]
+
+Per run, one after the other on the same ports (28443/28080, subnet 172.30.130.0/24), cleaned up in between:
+  direct        engineless/realize.py deploys the program's resources (what `pulumi up` would create):
+                from nothing until GET https://localhost:28443/health answers 200 through nginx with the
+                stack's CA verified; includes the one-shot migration step (scripts/run-migration) and the
+                program's waits (app healthy, then nginx healthy); then a second `up` with nothing changed.
+  compose+migr  docker-compose up -d of a generated equivalent file (bench/compose_file.py) with a one-shot
+                migration service; the same /health poll; then `docker-compose up -d` again (no-op).
+  compose       the same file without the one-shot service: the app migrates itself at start.
+Optionally (a') the real engine (Automation API, stand-in plugins): `preview` of the prod stack file vs an
+empty program. Prints medians and ratios and writes them to bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from bench.benchlib import (ROOT, Slot, dev_values, fresh_dir, machine, remove_direct_deployment, summary,
+                            today, wait_https_health, write_section)
+from bench.compose_file import render
+from tests.e2e.harness import RealDeployment
+
+IMAGE = "openwebui-local/open-webui:0.12.4"
+DIRECT = Slot("bench", 28443, 28080, "172.30.130.0/24")
+# Same ports and subnet (never up at the same time), other names, so cleanup cannot touch the other one.
+COMPOSE = Slot("bench-compose", 28443, 28080, "172.30.130.0/24")
+PROJECT = "owui-bench-compose"
+APP_UID = 1000
+
+Timings = dict[str, list[float]]
+NOOP_ACTIONS: dict[str, list[str]] = {}
+
+
+def record(timings: Timings, key: str, seconds: float) -> None:
+    timings.setdefault(key, []).append(seconds)
+
+
+def step_times(log: list[str]) -> dict[str, float]:
+    """engineless/realize.py logs 'create <type> <name> (<s>s)' per resource."""
+    found = {}
+    for line in log:
+        match = re.match(r"\w+ \S+ (\S+) \(([0-9.]+)s\)", line)
+        if match:
+            found[match.group(1)] = float(match.group(2))
+    return found
+
+
+def direct_run(work: Path, timings: Timings) -> None:
+    remove_direct_deployment(DIRECT)
+    backups = fresh_dir(work / "direct-backups")
+    deployment = RealDeployment(DIRECT.stack, dev_values(DIRECT, IMAGE, backups))
+    ca_file = work / "direct-ca.pem"
+    try:
+        started = time.monotonic()
+        deployment.up()
+        returned = time.monotonic()
+        ca_file.write_text(deployment.ca_certificate)
+        healthy = wait_https_health(DIRECT.url, ca_file)
+        record(timings, "direct: deploy to healthy HTTPS", healthy - started)
+        record(timings, "direct: `up` returned", returned - started)
+        steps = step_times(deployment.realizer.log)
+        record(timings, "direct:   migration step (4 docker runs)", steps["migration-upgrade"])
+        record(timings, "direct:   app container until healthy", steps["webui-app-0"])
+        record(timings, "direct:   nginx container until healthy", steps["proxy-nginx"])
+
+        before = len(deployment.realizer.log)
+        started = time.monotonic()
+        deployment.up()
+        record(timings, "direct: no-op redeploy", time.monotonic() - started)
+        changed = deployment.realizer.log[before:]
+        if changed:
+            raise RuntimeError(f"the no-op redeploy changed something: {changed}")
+    finally:
+        deployment.destroy()
+        remove_direct_deployment(DIRECT)
+
+
+def compose(file: Path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["docker-compose", "-p", PROJECT, "-f", str(file), *args], capture_output=True,
+                          text=True, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker-compose {args[0]} failed: {proc.stderr.strip()[-2000:]}")
+    return proc
+
+
+def compose_down(file: Path) -> None:
+    if file.exists():
+        subprocess.run(["docker-compose", "-p", PROJECT, "-f", str(file), "down", "-v", "--remove-orphans"],
+                       capture_output=True, text=True, timeout=300)
+    remove_direct_deployment(COMPOSE)  # by label and name, in case the file is gone
+
+
+def compose_run(work: Path, timings: Timings, one_shot_migration: bool) -> None:
+    label = "compose+migr" if one_shot_migration else "compose"
+    backups = fresh_dir(work / "compose-backups")
+    # scripts/run-migration does this for the direct mode: the migration runs as the app's user.
+    os.chown(backups, APP_UID, APP_UID)
+    backups.chmod(0o750)
+    generated = render(COMPOSE.stack, dev_values(COMPOSE, IMAGE, backups), volume=COMPOSE.volume,
+                       one_shot_migration=one_shot_migration, backup_dir=backups)
+    file, ca_file = work / "docker-compose.yml", work / "compose-ca.pem"
+    # The file holds throwaway secrets: readable by root only, removed after the run.
+    file.touch(mode=0o600)
+    file.write_text(generated.text)
+    ca_file.write_text(generated.ca_certificate_pem)
+    compose_down(file)
+    try:
+        started = time.monotonic()
+        compose(file, "up", "-d")
+        returned = time.monotonic()
+        healthy = wait_https_health(COMPOSE.url, ca_file)
+        record(timings, f"{label}: deploy to healthy HTTPS", healthy - started)
+        record(timings, f"{label}: `up -d` returned", returned - started)
+        started = time.monotonic()
+        said = compose(file, "up", "-d").stderr
+        record(timings, f"{label}: no-op `up -d`", time.monotonic() - started)
+        # What compose did on the second `up` (e.g. "Starting ...migrate_1" re-runs a one-shot service).
+        NOOP_ACTIONS[label] = sorted({re.sub(r"\s+\.\.\..*", "", line).strip()
+                                      for line in said.splitlines() if line.strip()})
+    finally:
+        compose_down(file)
+        file.unlink(missing_ok=True)
+
+
+def engine_previews(runs: int, timings: Timings) -> str:
+    """(a') `preview` of the prod stack file vs an empty program, real CLI and engine, stand-in plugins."""
+    from pulumi import automation as auto
+
+    from components.providers.selfsigned import generate_certificate
+    from tests.conftest import stack_secrets
+    from tests.engine.lite import Engine, EngineUnavailable, cli_root, toolchain_env
+    from tests.engine.measure import stand_ins
+    from tests.engine.test_engine_policy_pack import RUN_PACK, pack_config, real_program
+
+    try:
+        base = toolchain_env()
+    except EngineUnavailable as exc:
+        return f"engine previews skipped: {exc}"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = cli_root(base, Path(tmp) / "cli")
+        engine = Engine.create(base, root, Path(tmp) / "engine", extra_path=[stand_ins(Path(tmp))])
+        empty = engine.stack("empty", lambda: None).stack
+        (engine.work_root / "prod").mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "stacks" / "Pulumi.prod.yaml", engine.work_root / "prod" / "Pulumi.prod.yaml")
+        prod = engine.stack("prod", real_program)
+        values, secret_keys = stack_secrets("prod", generate_certificate("chat.example.com", 90))
+        for key, value in values.items():
+            if key in secret_keys:
+                prod.set_secret(f"openwebui:{key}", value)
+            else:
+                prod.stack.set_config(f"openwebui:{key}", auto.ConfigValue(value))
+        with_pack: Callable[[], object] = lambda: prod.stack.preview(  # noqa: E731
+            policy_packs=[str(RUN_PACK)], policy_pack_configs=[pack_config("prod")])
+        empty.preview()  # first start of CLI and plugins outside the timings
+        for _ in range(runs):
+            for key, action in (("engine: preview, empty program", empty.preview),
+                                ("engine: preview, prod stack file", prod.stack.preview),
+                                ("engine: preview, prod stack file + policy pack", with_pack)):
+                started = time.monotonic()
+                action()
+                record(timings, key, time.monotonic() - started)
+    return ""
+
+
+def ratio(timings: Timings, a: str, b: str) -> str:
+    if a not in timings or b not in timings:
+        return "n/a"
+    return f"{statistics.median(timings[a]) / statistics.median(timings[b]):.2f}"
+
+
+def report(timings: Timings, runs: int, note: str) -> str:
+    width = max(len(k) for k in timings)
+    lines = [f"# {runs} runs, {today()}; {machine()}",
+             f"{'measurement':<{width}}  median     min     max  (seconds)"]
+    lines += [f"{key:<{width}}  {summary(values)}" for key, values in timings.items()]
+    lines += ["",
+              "ratios of medians:",
+              f"  direct / compose+migr, deploy to healthy HTTPS:  "
+              f"{ratio(timings, 'direct: deploy to healthy HTTPS', 'compose+migr: deploy to healthy HTTPS')}",
+              f"  direct / compose, deploy to healthy HTTPS:       "
+              f"{ratio(timings, 'direct: deploy to healthy HTTPS', 'compose: deploy to healthy HTTPS')}",
+              f"  direct / compose+migr, no-op redeploy:           "
+              f"{ratio(timings, 'direct: no-op redeploy', 'compose+migr: no-op `up -d`')}",
+              f"  engine preview prod / empty program:             "
+              f"{ratio(timings, 'engine: preview, prod stack file', 'engine: preview, empty program')}"]
+    for label, actions in NOOP_ACTIONS.items():
+        lines.append(f"{label}: what the second `up -d` did: {'; '.join(actions) or 'nothing printed'}")
+    if note:
+        lines += ["", note]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-engine", action="store_true", help="skip the Automation API previews")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
+    options = parser.parse_args()
+    if shutil.which("docker-compose") is None:
+        raise SystemExit("docker-compose is not installed (Debian: apt-get install docker-compose)")
+    timings: Timings = {}
+    work = Path(tempfile.mkdtemp(prefix="owui-bench-", dir="/var/tmp"))
+    try:
+        # Interleaved, so load from other work on the machine spreads over all three.
+        for run in range(options.runs):
+            for name, action in (("direct", lambda: direct_run(work, timings)),
+                                 ("compose+migr", lambda: compose_run(work, timings, True)),
+                                 ("compose", lambda: compose_run(work, timings, False))):
+                print(f"run {run + 1}/{options.runs}: {name} ...", flush=True)
+                action()
+        note = "" if options.no_engine else engine_previews(options.runs, timings)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = report(timings, options.runs, note)
+    print(text)
+    if not options.no_write:
+        write_section("deploy_vs_compose", "## Deploy: direct mode vs docker-compose "
+                      "(`venv/bin/python -m bench.deploy_vs_compose`)\n\n```\n" + text + "\n```\n")
+
+
+if __name__ == "__main__":
+    main()
