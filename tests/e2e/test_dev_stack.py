@@ -263,3 +263,14 @@ def test_destroy_keeps_data_and_new_up_finds_it(dev):
     assert dev.client.signin("alice@example.com", "Alice-password-123").status_code == 200
     # New secrets after a destroy; the stack's (new) admin password is the one that works.
     assert dev.client.signin(dev.admin_email, dev.admin_password).status_code == 200
+
+
+def test_security_from_outside_on_the_running_stack(dev, tmp_path):
+    """Mozilla TLS 6.0 intermediate scan, CIS section 5 per docker inspect, headers, CORS and the
+    sign-in rate limit, on the deployed stack (last: it spends the sign-in rate limit)."""
+    from tests.security.stack_checks import check_stack, tls11_negative_control
+
+    assert check_stack(dev.url, dev.ca_file, containers_of(STACK)) == {}
+    # ... and the same scan fails a proxy that offers TLS 1.1 in front of this stack's app.
+    problems = tls11_negative_control("openwebui-dev-e2e", tmp_path)
+    assert any(p.startswith("tls_versions:") for p in problems), problems
