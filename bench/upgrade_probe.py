@@ -30,7 +30,7 @@ from typing import Callable, Optional
 
 import requests
 
-from bench.benchlib import (Slot, dev_values, fresh_dir, machine, remove_direct_deployment, today,
+from bench.benchlib import (Slot, dev_values, docker, fresh_dir, machine, remove_direct_deployment, today,
                             wait_https_health, write_section)
 from bench.deploy_vs_compose import step_times
 from tests.e2e.harness import RealDeployment
@@ -135,6 +135,7 @@ class Figures:
     gap: float  # longest time without any successful answer
     gap_by_path: dict[str, float]
     steps: dict[str, float]
+    nginx_connect_timeouts: int = 0
 
     def line(self) -> str:
         kinds = ", ".join(f"{k} x{v}" for k, v in sorted(self.failures.items())) or "-"
@@ -144,7 +145,8 @@ class Figures:
                 f"  `up` took {self.duration:.1f} s (steps: {steps}); probe window {self.window:.1f} s\n"
                 f"  requests {self.total}, failed {self.failed} ({kinds}), slower than 1 s {self.slow}\n"
                 f"  longest response {self.longest:.2f} s, p99 {self.p99:.2f} s\n"
-                f"  longest gap without a successful response {self.gap:.2f} s ({gaps})")
+                f"  longest gap without a successful response {self.gap:.2f} s ({gaps})\n"
+                f"  nginx error log: {self.nginx_connect_timeouts} upstream connect timeouts (then retried)")
 
 
 def longest_gap(samples: list[Sample], begin: float, end: float) -> float:
@@ -172,6 +174,25 @@ def figures(name: str, samples: list[Sample], begin: float, done: float, end: fl
         steps=steps)
 
 
+def connect_timeouts(since: float) -> int:
+    """nginx's "upstream timed out ... while connecting to upstream" lines since a wall-clock time."""
+    ids = docker("ps", "-q", "--filter", f"label=openwebui.stack={SLOT.stack}",
+                 "--filter", "label=openwebui.role=proxy").stdout.split()
+    logs = docker("logs", "--since", f"{since:.0f}", *ids[:1]) if ids else None
+    text = (logs.stdout + logs.stderr) if logs else ""
+    return sum("while connecting to upstream" in line and "timed out" in line for line in text.splitlines())
+
+
+def probed(name: str, probe: Probe, action: Callable[[], None], log: list[str],
+           after: float = AFTER_S) -> Figures:
+    """Run `action` under the probe; the figures, with the resources it changed and nginx's timeouts."""
+    mark, wall = len(log), time.time() - 1
+    window = probe.run_while(action, after)
+    found = figures(name, probe.samples, *window, step_times(log[mark:]))
+    found.nginx_connect_timeouts = connect_timeouts(wall)
+    return found
+
+
 def one_run(work: Path, rate: float) -> list[Figures]:
     remove_direct_deployment(SLOT)
     backups = fresh_dir(work / "backups")
@@ -196,26 +217,23 @@ def one_run(work: Path, rate: float) -> list[Figures]:
             raise RuntimeError(f"creating a chat failed: HTTP {chat.status_code}")
         probe = Probe(SLOT.url, ca_file, token, rate)
 
-        window = probe.run_while(lambda: None, STEADY_S)
-        results.append(figures("steady state, no change (10 s)", probe.samples, *window, {}))
+        log = deployment.realizer.log
+        results.append(probed(f"steady state, no change ({STEADY_S:.0f} s)", probe, lambda: None, log,
+                              after=STEADY_S))
 
         revision = deployment.revision
-        mark = len(deployment.realizer.log)
-        window = probe.run_while(lambda: deployment.up(image=NEW), AFTER_S)
-        changed = step_times(deployment.realizer.log[mark:])
+        upgrade = probed("image upgrade 0.12.0 -> 0.12.4", probe, lambda: deployment.up(image=NEW), log)
         if deployment.revision == revision:
             raise RuntimeError("the image upgrade did not move the database revision")
-        results.append(figures(f"image upgrade 0.12.0 -> 0.12.4 (revision {revision} -> {deployment.revision})",
-                               probe.samples, *window, changed))
+        upgrade.name += f" (revision {revision} -> {deployment.revision})"
+        results.append(upgrade)
 
-        mark = len(deployment.realizer.log)
         extra = {**values["app"], "extraEnv": {"BENCH_NONCE": str(time.time_ns())}}
-        window = probe.run_while(lambda: deployment.up(app=extra), AFTER_S)
-        changed = step_times(deployment.realizer.log[mark:])
-        if "migration-upgrade" in changed:
+        replacement = probed("app replacement without schema change (app.extraEnv)", probe,
+                             lambda: deployment.up(app=extra), log)
+        if "migration-upgrade" in replacement.steps:
             raise RuntimeError("an app.extraEnv change re-ran the migration")
-        results.append(figures("app replacement without schema change (app.extraEnv)", probe.samples,
-                               *window, changed))
+        results.append(replacement)
     finally:
         deployment.destroy()
         remove_direct_deployment(SLOT)
