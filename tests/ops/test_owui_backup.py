@@ -333,7 +333,7 @@ def test_the_scheduled_container_backs_up_and_reports_healthy(make_stack):
     assert health and health["Status"] == "healthy"
     # Restarted, it does not back up again before the interval is over.
     since = docker("inspect", "--format", "{{.State.StartedAt}}", job).stdout.strip()
-    docker("restart", "--time", "10", job)
+    docker("restart", "-t", "10", job)
     deadline = time.monotonic() + 30
     logs = ""
     while time.monotonic() < deadline and "next backup in" not in logs:
