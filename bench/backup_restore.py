@@ -202,7 +202,8 @@ def main() -> int:
         docker("run", "--rm", "--user", "1000:1000", "-v", f"{stack.volume}:/app/backend/data", "--entrypoint", "sh",
                stack.tools_image, "-c",
                f"mkdir -p /app/backend/data/uploads && for i in $(seq 1 {n_files}); do "
-               f"head -c {args.file_mib * MIB} /dev/urandom > /app/backend/data/uploads/f$i-$(printf %05d $i)_file$i.bin; "
+               f"head -c {args.file_mib * MIB} /dev/urandom "
+               "> /app/backend/data/uploads/f$i-$(printf %05d $i)_file$i.bin; "
                "done")
         uploads = sorted(docker("run", "--rm", "-v", f"{stack.volume}:/data", "--entrypoint", "ls", stack.tools_image,
                                 "/data/uploads").stdout.split())

@@ -108,7 +108,7 @@ class Backup(pulumi.ComponentResource):
             opts=child_opts(self),
         )
 
-        plain = {
+        plain: dict[str, pulumi.Input[str]] = {
             "BACKUP_DIR": BACKUP_MOUNT,
             "DATA_DIR": DATA_DIR,
             "HOME": "/tmp",

@@ -10,7 +10,6 @@ import os
 import secrets
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -269,7 +268,7 @@ def test_retention_by_count_and_age(make_stack):
     names = [backup_ok(stack)["name"] for _ in range(4)]
     assert len(set(names)) == 4
     # Age the three oldest by rewriting their manifests' finish time (what ages are computed from).
-    for name, days in zip(names[:3], (45, 40, 35)):
+    for name, days in zip(names[:3], (45, 40, 35), strict=False):
         path = stack.backup_dir / name / "manifest.json"
         manifest = json.loads(path.read_text())
         manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(time.time() - days * 86400))

@@ -8,7 +8,6 @@ import json
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
