@@ -164,16 +164,19 @@ def test_rollback_after_a_real_upgrade(make_stack, images: Images):
     before, _ = owui("backup", stack.name, "--json", *tool_args(stack))  # records the image that ran
     old_head = before["database"]["revision"]
 
-    # The upgrade, as the migration step does it: pre-migration backup, upgrade to the new head, new app.
+    # The upgrade, as the migration step does it: pre-migration backup (in migration.backupDir, not the
+    # scheduled backups' directory), upgrade to the new head, new app.
     stack.image = images.app
-    upgraded = stack.migrate(image=images.app, backup_dir=stack.backup_dir)
+    pre_migration = stack.work / "pre-migration"
+    upgraded = stack.migrate(image=images.app, backup_dir=pre_migration)
     new_head = upgraded["current"][0]
     assert new_head != old_head
     stack.remove_containers(role="app")
     stack.start_app(images.app)
     bob_api(stack).post("/api/v1/chats/new", json={"chat": {"title": "written after the upgrade", "messages": []}})
 
-    plan, log = owui("rollback", stack.name, "--yes", "--no-up", "--json", *tool_args(stack))
+    plan, log = owui("rollback", stack.name, "--yes", "--no-up", "--json", *tool_args(stack),
+                     "--pre-migration-dir", str(pre_migration))
     assert (plan["from"], plan["to"], plan["schema_moved"]) == (images.app, images.previous_app, True)
     assert plan["previous_head"] == [old_head] and plan["database_revision"] == [new_head]
     assert plan["backup"].endswith("-pre-migration.sqlite3")  # the newest backup at the old head
