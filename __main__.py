@@ -70,7 +70,7 @@ migration = Migration("migration", MigrationArgs(
     database_url=database.url, webui_secret_key=secrets.webui_secret_key,
     backup_dir=settings.migration.backup_dir,
     admin_email=settings.admin.email, admin_password=secrets.admin_password,
-    enforced_config=enforced_config(settings),
+    enforced_config=enforced_config(settings), database_ca_file=settings.database.ssl_ca_file,
     memory_mb=settings.resources.migration.memory_mb, cpus=settings.resources.migration.cpus,
     depends_on=[app_image, *database.resources],
 ))
@@ -97,6 +97,7 @@ webui = WebUI("webui", WebUIArgs(
         database_url=database.url, admin_password=secrets.admin_password,
         redis_url=redis.url if redis else None),
     depends_on=[migration, *([redis] if redis else [])],
+    read_only_files=[settings.database.ssl_ca_file] if settings.database.ssl_ca_file else [],
 ))
 
 # 6. nginx: TLS termination, the only published ports.

@@ -63,6 +63,8 @@ class MigrationArgs:
     admin_email: str
     admin_password: pulumi.Input[str]
     enforced_config: dict = field(default_factory=dict)
+    # The database server's CA file on this host, mounted read-only at the same path.
+    database_ca_file: Optional[str] = None
     memory_mb: int = 1024
     cpus: float = 1.0
     app_user: str = "1000:1000"
@@ -93,6 +95,7 @@ class Migration(pulumi.ComponentResource):
                 "OWUI_APP_USER": args.app_user,
                 "OWUI_MEMORY_MB": str(args.memory_mb),
                 "OWUI_CPUS": str(args.cpus),
+                "OWUI_DATABASE_CA_FILE": args.database_ca_file or "",
                 "DATABASE_URL": pulumi.Output.secret(args.database_url),
                 "WEBUI_SECRET_KEY": pulumi.Output.secret(args.webui_secret_key),
                 "WEBUI_ADMIN_EMAIL": args.admin_email,

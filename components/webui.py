@@ -32,6 +32,8 @@ class WebUIArgs:
     settings: dict[str, str]
     secret_settings: dict[str, pulumi.Input[str]]
     depends_on: Sequence[pulumi.Resource] = ()
+    # Host files mounted read-only at the same path (the database server's CA file).
+    read_only_files: Sequence[str] = ()
     extra_hosts: dict[str, str] = field(default_factory=lambda: {
         "host.docker.internal": "host-gateway"})
 
@@ -54,7 +56,9 @@ class WebUI(pulumi.ComponentResource):
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(
                     name=args.network_name, aliases=[APP_ALIAS])],
                 mounts=[docker.ContainerMountArgs(target=DATA_DIR, source=args.volume_name,
-                                                  type="volume")],
+                                                  type="volume"),
+                        *[docker.ContainerMountArgs(target=path, source=path, type="bind",
+                                                    read_only=True) for path in args.read_only_files]],
                 hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in args.extra_hosts.items()],
                 wait=True,
                 wait_timeout=300,

@@ -6,7 +6,7 @@ TOOLS_ID=1000
 PACKAGES=(python3 postgresql-client mariadb-client sqlite3 gnupg rsync)
 
 resolve_version() {
-    local v=${1:-${OWUI_TOOLS_VERSION:-1}}
+    local v=${1:-${OWUI_TOOLS_VERSION:-1.0.0}}
     [[ $v =~ ^[A-Za-z0-9_.-]+$ ]] || die "tools version must be a Docker tag, got '$v'"
     echo "$v"
 }

@@ -72,3 +72,14 @@ def test_prod_uses_provided_certificate(tls_pair):
     env = env_of(mocks.containers("proxy")[0])
     assert env["TLS_CERTIFICATE"] == tls_pair["certificate_pem"]
     assert "TLS_PRIVATE_KEY" in env
+
+
+def test_database_ca_file_is_mounted_read_only_where_the_url_points(tls_pair):
+    mocks = run("prod", tls_pair)
+    ca = "/etc/ssl/certs/ca-certificates.crt"
+    for app in mocks.containers("app"):
+        mounts = [m for m in app.inputs["mounts"] if m["type"] == "bind"]
+        assert mounts == [{"type": "bind", "source": ca, "target": ca, "readOnly": True}]
+        assert make_url(env_of(app)["DATABASE_URL"]).query["ssl_ca"] == ca
+    migration = mocks.named("migration-upgrade")
+    assert unsecret(migration.inputs["environment"])["OWUI_DATABASE_CA_FILE"] == ca
