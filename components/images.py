@@ -51,5 +51,5 @@ def parse_image_ref(reference: str) -> ImageRef:
     match = _REFERENCE.match(reference or "")
     if not match:
         raise ValueError(f"{reference!r} is not an image reference such as "
-                         "ghcr.io/owner/open-webui-next:v1.2.3-slim")
+                         "registry.example.com/owner/open-webui-next:v1.2.3-slim")
     return ImageRef(match["name"], match["tag"], match["digest"])

@@ -81,7 +81,7 @@ def stack_violations(validator: Callable[..., None], resources: Iterable[tuple[s
 # --- the good containers (mirroring the program) -------------------------------------------------------
 
 APP_IMAGE = {"dev": "openwebui-local/open-webui:0.12.4", "staging": "openwebui-local/open-webui:0.12.4",
-             "prod": "ghcr.io/acme/open-webui-next:v1.4.2-slim"}
+             "prod": "registry.example.com/acme/open-webui-next:v1.4.2-slim"}
 PUBLIC_URL = {"dev": "https://localhost:8443", "staging": "https://localhost:9443",
               "prod": "https://chat.example.com"}
 HOST_PORTS = {"dev": (8080, 8443), "staging": (9080, 9443), "prod": (80, 443)}

@@ -320,14 +320,14 @@ def test_process_limit_is_advisory_and_bounded(good_app):
 
 # --- image pinning -----------------------------------------------------------------------------------
 
-FLOATING = ["ghcr.io/acme/open-webui-next:latest", "ghcr.io/acme/open-webui-next:main",
-            "ghcr.io/acme/open-webui-next:slim", "ghcr.io/acme/open-webui-next:main-slim",
-            "ghcr.io/acme/open-webui-next:dev", "ghcr.io/acme/open-webui-next", "localhost:5000/owui",
-            "nginx:1.27", "redis:7", "ghcr.io/acme/x@sha256:abc", "ghcr.io/acme/x:v1.2"]
-PINNED = ["ghcr.io/acme/open-webui-next:v1.2.3-slim", "ghcr.io/acme/open-webui-next:v1.2.3",
-          "openwebui-local/open-webui:0.12.4", "ghcr.io/acme/open-webui-next:git-0a1b2c3-slim",
-          "ghcr.io/acme/open-webui-next@sha256:" + "a" * 64, "localhost:5000/owui:1.0.0",
-          "redis:7.0.15-alpine", "ghcr.io/acme/x:latest@sha256:" + "b" * 64]
+FLOATING = ["registry.example.com/acme/open-webui-next:latest", "registry.example.com/acme/open-webui-next:main",
+            "registry.example.com/acme/open-webui-next:slim", "registry.example.com/acme/open-webui-next:main-slim",
+            "registry.example.com/acme/open-webui-next:dev", "registry.example.com/acme/open-webui-next", "localhost:5000/owui",
+            "nginx:1.27", "redis:7", "registry.example.com/acme/x@sha256:abc", "registry.example.com/acme/x:v1.2"]
+PINNED = ["registry.example.com/acme/open-webui-next:v1.2.3-slim", "registry.example.com/acme/open-webui-next:v1.2.3",
+          "openwebui-local/open-webui:0.12.4", "registry.example.com/acme/open-webui-next:git-0a1b2c3-slim",
+          "registry.example.com/acme/open-webui-next@sha256:" + "a" * 64, "localhost:5000/owui:1.0.0",
+          "redis:7.0.15-alpine", "registry.example.com/acme/x:latest@sha256:" + "b" * 64]
 
 
 @pytest.mark.parametrize("reference", FLOATING)
