@@ -28,3 +28,13 @@ def test_every_secret_key_documented():
     text = README.read_text()
     for key in SECRET_KEYS:
         assert f"`{key}`" in text
+
+
+def test_policy_list_matches_the_pack():
+    import sys
+    sys.path.insert(0, str(ROOT / "policy"))
+    from policies import POLICIES
+
+    text = README.read_text()
+    for policy in POLICIES:
+        assert f"| `{policy.name}` |" in text, policy.name
