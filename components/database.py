@@ -9,7 +9,7 @@ import pulumi
 
 from components.config import DatabaseSettings
 from components.db_url import build_database_url
-from components.hardening import TYPE_PREFIX, child_opts
+from components.hardening import TYPE_PREFIX
 
 SQLITE_PATH = "/app/backend/data/webui.db"
 

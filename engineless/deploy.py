@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from engineless.policy_check import mandatory_violations
 from engineless.program import ROOT, RecordingMocks, run_program, stack_config

@@ -8,7 +8,6 @@ a failing migration, then destroy and re-create.
 
 from __future__ import annotations
 
-import json
 import os
 import ssl
 import subprocess

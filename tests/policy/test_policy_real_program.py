@@ -7,7 +7,6 @@ is the one that matters: it stays set next to networksAdvanced).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest

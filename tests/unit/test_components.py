@@ -11,7 +11,7 @@ from components.images import parse_image_ref
 from components.migration import parse_revision
 from components.proxy import NginxConfigArgs, render_nginx_conf
 from components.secrets import fernet_key_from_base64
-from tests.conftest import env_of, is_secret_input, run_program, stack_config, unsecret
+from tests.conftest import is_secret_input, run_program, stack_config, unsecret
 
 
 def test_fernet_key_from_random_bytes_is_valid():
