@@ -18,10 +18,8 @@ import subprocess
 import sys
 
 from engineless.policy_check import mandatory_violations
-from engineless.program import ROOT, RecordingMocks, run_program, stack_config
+from engineless.program import ROOT, RecordingMocks, provider_admin_env, run_program, stack_config
 from engineless.realize import DockerRealizer, run
-
-ADMIN_PASSWORD_ENV = {"postgresql": "OWUI_PG_ADMIN_PASSWORD", "mysql": "OWUI_MYSQL_ADMIN_PASSWORD"}
 
 
 def read_config(stack: str) -> tuple[dict, tuple[str, ...]]:
@@ -73,9 +71,7 @@ def main() -> int:
     if options.destroy:
         print(f"removed the {options.stack} containers and network; the data volume is kept")
         return 0
-    database = values.get("database", {}).get("type", "sqlite")
-    if database in ADMIN_PASSWORD_ENV and values.get("databaseAdminPassword"):
-        os.environ[ADMIN_PASSWORD_ENV[database]] = values["databaseAdminPassword"]
+    os.environ.update(provider_admin_env(values))
     realizer = DockerRealizer()
     try:
         run_program(options.stack, values, secret_keys, realizer)

@@ -73,6 +73,18 @@ def label(container: Recorded, key: str) -> Optional[str]:
     return None
 
 
+def provider_admin_env(values: dict[str, Any]) -> dict[str, str]:
+    """The variable the database providers read the server admin's password from when no engine
+    hands them the stack config (their own fallback names), set from the config values."""
+    from components.providers import mysql, postgresql
+
+    names = {"postgresql": postgresql.DEFAULT_ADMIN_PASSWORD_ENV, "mysql": mysql.DEFAULT_ADMIN_PASSWORD_ENV}
+    database = (values.get("database") or {}).get("type", "sqlite")
+    if database not in names or not values.get("databaseAdminPassword"):
+        return {}
+    return {names[database]: values["databaseAdminPassword"]}
+
+
 def stack_config(stack: str) -> dict[str, Any]:
     """The `openwebui:` values of a stack file, keyed without the namespace."""
     data = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())

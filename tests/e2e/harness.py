@@ -9,12 +9,10 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
 from components.migration import parse_revision
+from engineless.program import provider_admin_env
 from tests.conftest import run_program
 from engineless.realize import DockerRealizer
 
-# The dynamic database providers read the server admin's password from secret stack config when the
-# engine configures them; without the engine they take it from these variables.
-ADMIN_PASSWORD_ENV = {"postgresql": "OWUI_PG_ADMIN_PASSWORD", "mysql": "OWUI_MYSQL_ADMIN_PASSWORD"}
 
 
 @contextmanager
@@ -41,10 +39,8 @@ class RealDeployment:
         self.realizer = DockerRealizer()
 
     def _provider_env(self) -> dict[str, str]:
-        database = self.values.get("database", {}).get("type", "sqlite")
-        if database not in ADMIN_PASSWORD_ENV:
-            return {}
-        return {ADMIN_PASSWORD_ENV[database]: self.values["databaseAdminPassword"]}
+        # Without the engine the database providers read the admin password from the environment.
+        return provider_admin_env(self.values)
 
     def up(self, **changes: Any) -> None:
         """Run the program with the config changed as given; raises when a step fails."""

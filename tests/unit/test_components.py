@@ -50,7 +50,8 @@ def test_migration_reruns_only_on_relevant_change():
     assert unsecret(changed) != unsecret(first)
 
 
-def test_data_volume_is_retained_on_destroy_by_default():
+def test_data_volume_is_named_for_the_stack():
+    # Retention on destroy is a resource option mocks cannot see; tests/e2e destroys and finds the data.
     mocks = run_program("dev", stack_config("dev"))
     volume = mocks.of_type("docker:index/volume:Volume")[0]
     assert volume.inputs["name"] == "openwebui-dev-data"
