@@ -99,7 +99,7 @@ class DockerRealizer(pulumi.runtime.Mocks):
         if previous is not None and previous.digest == digest:
             return [previous.id, previous.outputs]
         started = time.monotonic()
-        resource_id, outputs = self._create(args.typ, args.name, inputs, previous)
+        resource_id, outputs = self._create(args.typ, args.name, inputs)
         self.log.append(f"{'replace' if previous else 'create'} {args.typ} {args.name} "
                         f"({time.monotonic() - started:.1f}s)")
         with self.lock:
@@ -130,8 +130,7 @@ class DockerRealizer(pulumi.runtime.Mocks):
         return self.state[name].outputs[key]
 
     # -- create / delete per type ------------------------------------------------------------
-    def _create(self, typ: str, name: str, inputs: dict[str, Any],
-                previous: Optional[Record]) -> tuple[str, dict[str, Any]]:
+    def _create(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if typ == "random:index/randomPassword:RandomPassword":
             return f"{name}-id", {**inputs, "result": _password(inputs)}
         if typ == "random:index/randomBytes:RandomBytes":
