@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_docker as docker
 
+from components import app_process
 from components.app_env import app_settings, app_secret_settings, enforced_config
 from components.backup import HEALTH_COMMAND as BACKUP_HEALTH, Backup, BackupArgs
 from components.certificate import CertificateArgs, TlsCertificate
@@ -14,6 +15,7 @@ from components.proxy import NginxConfigArgs, Proxy, ProxyArgs
 from components.redis import Redis, RedisArgs
 from components.secrets import AppSecrets, SecretsArgs
 from components.stack_config import read_stack_settings
+from components.volume_owner import VolumeOwner, VolumeOwnerArgs
 from components.webui import WebUI, WebUIArgs
 
 # 1. Config: validated as a whole before anything is declared.
@@ -56,6 +58,12 @@ foundation = Foundation("foundation", FoundationArgs(
     delete_data_on_destroy=settings.storage.delete_data_on_destroy,
 ))
 app_image = image("app-image", settings.image)
+# The data volume becomes the app user's before anything mounts it as that user: upstream's image
+# leaves it root's (components/volume_owner.py). The layout is read from the image at deploy time.
+volume_owner = VolumeOwner("data-owner", VolumeOwnerArgs(
+    stack=settings.stack, environment=settings.environment, app_image=settings.image,
+    app_image_id=app_image.image_id, volume_name=foundation.volume_name, app_user="1000:1000",
+    depends_on=[app_image]))
 
 # 3. Database (and, for a server, its database and user), then the one-shot migration.
 database = Database("database", DatabaseArgs(
@@ -72,7 +80,7 @@ migration = Migration("migration", MigrationArgs(
     admin_email=settings.admin.email, admin_password=secrets.admin_password,
     enforced_config=enforced_config(settings), database_ca_file=settings.database.ssl_ca_file,
     memory_mb=settings.resources.migration.memory_mb, cpus=settings.resources.migration.cpus,
-    depends_on=[app_image, *database.resources],
+    depends_on=[app_image, volume_owner, *database.resources],
 ))
 
 # 4. Redis when there is more than one app process.
@@ -88,8 +96,9 @@ if settings.redis_enabled:
 # 5. The app, after the migration (and Redis).
 webui = WebUI("webui", WebUIArgs(
     profile=profile("app", settings.image, "1000:1000",
-                    ["curl", "-fsS", "http://127.0.0.1:8080/health"], health_start_period="120s"),
+                    app_process.HEALTH_COMMAND, health_start_period="120s"),
     image_name=app_image.image_id, replicas=settings.replicas,
+    entrypoint=app_process.ENTRYPOINT, command=app_process.COMMAND,
     network_name=foundation.network_name, volume_name=foundation.volume_name,
     settings=app_settings(settings),
     secret_settings=app_secret_settings(
@@ -154,3 +163,4 @@ pulumi.export("image", settings.image)
 pulumi.export("databaseType", settings.database.type)
 pulumi.export("appContainers", webui.container_names)
 pulumi.export("dataVolume", foundation.volume_name)
+pulumi.export("volumeOwnership", volume_owner.findings)

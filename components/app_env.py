@@ -6,6 +6,7 @@ from typing import Optional
 
 import pulumi
 
+from components.app_process import STATIC_DIR
 from components.config import Settings
 from components.webui import DATA_DIR
 
@@ -29,7 +30,11 @@ def app_settings(settings: Settings) -> dict[str, str]:
         # Migrations ran once in the migration step; never again in each process.
         "ENABLE_DB_MIGRATIONS": "false",
         "DATA_DIR": DATA_DIR,
+        # Writable places on the /tmp tmpfs for what the app writes outside DATA_DIR at start: HOME
+        # (upstream's image has HOME=/root, owned by root) and its static files (else written into
+        # the package directory; components/app_process.py).
         "HOME": "/tmp",
+        "STATIC_DIR": STATIC_DIR,
         "UVICORN_WORKERS": str(settings.uvicorn_workers),
         "GLOBAL_LOG_LEVEL": app.log_level,
         "VECTOR_DB": app.vector_db,

@@ -36,6 +36,9 @@ class WebUIArgs:
     read_only_files: Sequence[str] = ()
     extra_hosts: dict[str, str] = field(default_factory=lambda: {
         "host.docker.internal": "host-gateway"})
+    # The process to run instead of the image's own CMD (components/app_process.py); empty: the image's.
+    entrypoint: Sequence[str] = ()
+    command: Sequence[str] = ()
 
 
 class WebUI(pulumi.ComponentResource):
@@ -52,6 +55,8 @@ class WebUI(pulumi.ComponentResource):
             containers.append(docker.Container(
                 f"{name}-app-{index}",
                 image=args.image_name,
+                entrypoints=list(args.entrypoint) or None,
+                command=list(args.command) or None,
                 envs=envs,
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(
                     name=args.network_name, aliases=[APP_ALIAS])],

@@ -22,6 +22,11 @@ ROLE_LABEL = "openwebui.role"
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
 DEFAULT_NETWORKS = ("bridge", "default")
 PROXY_PRIVILEGED_PORTS = (80, 443)
+# The one-shot data-volume ownership step (scripts/run-volume-owner): the only role that may run as
+# root, and then only with these capabilities, no network, a read-only root and no-new-privileges,
+# and only as a finished one-shot (policy/README.md, "Exceptions").
+VOLUME_OWNER_ROLE = "volume-owner"
+VOLUME_OWNER_CAPS = frozenset({"CHOWN"})
 
 
 class Status(str, Enum):
@@ -128,12 +133,51 @@ def _is_proxy(c: dict[str, Any], options: Options) -> bool:
     return ((c.get("Config") or {}).get("Labels") or {}).get(ROLE_LABEL) == PROXY_ROLE
 
 
+def _role(c: dict[str, Any]) -> str:
+    return ((c.get("Config") or {}).get("Labels") or {}).get(ROLE_LABEL) or ""
+
+
+def volume_owner_confined(c: dict[str, Any]) -> Optional[str]:
+    """For the volume-owner role: None when it is confined as the exception requires, else why not."""
+    host = _host(c)
+    added = {cap.upper().removeprefix("CAP_") for cap in host.get("CapAdd") or []}
+    dropped = {cap.upper().removeprefix("CAP_") for cap in host.get("CapDrop") or []}
+    opts = _security_opts(c)
+    problems = []
+    if host.get("NetworkMode") != "none":
+        problems.append(f"NetworkMode={host.get('NetworkMode')!r}, not 'none'")
+    if not host.get("ReadonlyRootfs"):
+        problems.append("root filesystem writable")
+    if "ALL" not in dropped or not added <= VOLUME_OWNER_CAPS:
+        problems.append(f"capabilities CapDrop={sorted(dropped)} CapAdd={sorted(added)}")
+    if "no-new-privileges" not in opts and "no-new-privileges:true" not in opts:
+        problems.append("no-new-privileges not set")
+    if host.get("Privileged") or _published(c):
+        problems.append("privileged or publishes ports")
+    if (c.get("State") or {}).get("Running"):
+        problems.append("still running (it is a one-shot)")
+    return "; ".join(problems) or None
+
+
+def _volume_owner_exception(c: dict[str, Any], cis_id: str, title: str) -> Optional[Finding]:
+    if _role(c) != VOLUME_OWNER_ROLE or volume_owner_confined(c) is not None:
+        return None
+    return Finding(cis_id, title, Status.EXCEPTION,
+                   f"role {VOLUME_OWNER_ROLE}: the one-shot data-volume ownership step runs as root with "
+                   f"only {sorted(VOLUME_OWNER_CAPS)}, no network, read-only root, no-new-privileges, "
+                   "and has exited; it chowns a volume that upstream's root-run image left root's")
+
+
 @check
 def user_not_root(c: dict[str, Any], _: Options) -> Finding:
     user = ((c.get("Config") or {}).get("User") or "").strip()
     name = user.split(":", 1)[0]
     uid_zero = name == "root" or (name.isdigit() and int(name) == 0)
     ok = bool(name) and not uid_zero
+    if not ok:
+        excepted = _volume_owner_exception(c, "4.1", "container runs as a non-root user")
+        if excepted:
+            return excepted
     return _result("4.1", "container runs as a non-root user", ok,
                    f"Config.User={user!r}" + ("" if ok else " is uid 0 (empty means the image's root)"))
 
@@ -169,6 +213,10 @@ def capabilities_restricted(c: dict[str, Any], options: Options) -> Finding:
     if "ALL" not in dropped:
         problems.append(f"CapDrop={sorted(dropped)} does not drop ALL")
     if added - allowed:
+        excepted = _volume_owner_exception(
+            c, "5.4", "kernel capabilities restricted (drop ALL, allowlisted adds)")
+        if excepted and not problems:
+            return excepted
         problems.append(f"CapAdd {sorted(added - allowed)} not in the allowlist {sorted(allowed)}")
     return _result("5.4", "kernel capabilities restricted (drop ALL, allowlisted adds)", not problems,
                    "; ".join(problems) or f"CapDrop=ALL, CapAdd={sorted(added)}")
