@@ -1,0 +1,191 @@
+"""One stack on the real Pulumi engine: preview, up, refresh, destroy, outputs; the policy pack on each run.
+
+The CLI runs the program when the Python language host is installed; otherwise the Automation API runs the
+unchanged ``__main__.py`` as its inline program (the SDK serves the language runtime in-process,
+pulumi/automation/_server.py). Either way the engine, the file backend, the stack config and the policy pack are
+the same ones, and the plugins are the real ones or, where they cannot be had, the contract doubles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi import automation as auto
+
+from deploy import plugins
+from deploy.toolchain import ROOT, STATE_HOME, cli_root, engine_env, toolchain_env
+
+PROJECT = "openwebui"
+RUN_PACK = ROOT / "policy" / "run-pack"
+
+
+def run_main() -> None:
+    """The inline program: the project's own __main__.py, unchanged."""
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+
+def policy_config(environment: str) -> str:
+    return str(ROOT / "policy" / "config" / f"{environment}.json")
+
+
+class DeployError(Exception):
+    """A failed engine operation; the message is the engine's, with secrets already masked by the engine."""
+
+
+@dataclass
+class Engine:
+    """The engine's environment: toolchain, backend, PULUMI_HOME, passphrase, and which plugin serves what."""
+
+    env: dict[str, str]
+    command: auto.PulumiCommand
+    choices: list[plugins.PluginChoice]
+
+    @classmethod
+    def create(cls, state_dir: Path | None = None, scratch: Path | None = None,
+               passphrase: dict[str, str] | None = None) -> Engine:
+        base = toolchain_env()
+        backend = os.environ.get("PULUMI_BACKEND_URL") if state_dir is None else None
+        if backend is None:
+            state_dir = state_dir or Path(os.environ.get("OWUI_STATE_DIR", STATE_HOME / "state"))
+            state_dir.mkdir(parents=True, exist_ok=True)
+            backend = f"file://{state_dir}"
+        scratch = scratch or STATE_HOME
+        env = engine_env(base, backend=backend, home=scratch / "pulumi-home", passphrase=passphrase)
+        choices = plugins.choose(env)
+        if plugins.needs_doubles(choices):
+            env["PATH"] = os.pathsep.join([str(plugins.doubles_dir(choices, scratch / "doubles")), env["PATH"]])
+        command = auto.PulumiCommand(root=str(cli_root(env, scratch / "cli")))
+        return cls(env=env, command=command, choices=choices)
+
+    def language_host(self) -> str | None:
+        return shutil.which("pulumi-language-python", path=self.env["PATH"])
+
+    def stack(self, name: str, work_dir: Path = ROOT, on_output: Callable[[str], None] | None = None) -> Stack:
+        workspace_stack = auto.create_or_select_stack(
+            stack_name=name, project_name=PROJECT, program=run_main,
+            opts=auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars=self.env, pulumi_command=self.command))
+        return Stack(engine=self, stack=workspace_stack, work_dir=work_dir, on_output=on_output or _print)
+
+
+def _print(line: str) -> None:
+    print(line, end="" if line.endswith("\n") else "\n", flush=True)
+
+
+@dataclass
+class Stack:
+    engine: Engine
+    stack: auto.Stack
+    work_dir: Path
+    on_output: Callable[[str], None] = _print
+    events: list[auto.EngineEvent] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.stack.name
+
+    # -- config ------------------------------------------------------------------------------------------------
+    def cli(self, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """The CLI itself, for what the Automation API would do with a value on the command line."""
+        return subprocess.run([self.engine.command.command, *args, "--stack", self.name], input=stdin,
+                              cwd=self.work_dir, env={**os.environ, **self.engine.env}, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+
+    def set_secret(self, key: str, value: str) -> None:
+        """Secret config read from stdin (`stack.set_config(secret=True)` would put it in the process list)."""
+        done = self.cli("config", "set", "--secret", "--", f"{PROJECT}:{key}", stdin=value)
+        if done.returncode != 0:
+            raise DeployError(f"pulumi config set --secret {PROJECT}:{key}: {done.stderr.strip()}")
+
+    def environment(self) -> str:
+        """The stack's `environment` key (the policy config to apply), else the stack name."""
+        done = self.cli("config", "get", f"{PROJECT}:environment")
+        value = done.stdout.strip() if done.returncode == 0 else ""
+        return value or self.name
+
+    # -- operations --------------------------------------------------------------------------------------------
+    def _policy(self) -> dict[str, Any]:
+        return {"policy_packs": [str(RUN_PACK)], "policy_pack_configs": [policy_config(self.environment())]}
+
+    def _run(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
+        self.events = []
+        try:
+            return operation(on_output=self.on_output, on_event=self.events.append, **kwargs)
+        except auto.errors.CommandError as exc:
+            raise DeployError(_engine_error(exc)) from None
+
+    def preview(self, expect_no_changes: bool = False, refresh: bool = False) -> auto.PreviewResult:
+        return self._run(self.stack.preview, expect_no_changes=expect_no_changes, refresh=refresh, **self._policy())
+
+    def up(self, refresh: bool = False, replace: list[str] | None = None) -> auto.UpResult:
+        if self.engine.language_host():
+            # A full Pulumi install: the CLI runs the program through its language host, as users run it.
+            return self._cli_up(refresh)
+        return self._run(self.stack.up, refresh=refresh, replace=replace, **self._policy())
+
+    def _cli_up(self, refresh: bool) -> auto.UpResult:
+        policy = self._policy()
+        args = ["up", "--yes", "--skip-preview", "--policy-pack", policy["policy_packs"][0],
+                "--policy-pack-config", policy["policy_pack_configs"][0], *(["--refresh"] if refresh else [])]
+        done = self.cli(*args, timeout=3600)
+        self.on_output(done.stdout)
+        if done.returncode != 0:
+            raise DeployError(done.stderr.strip() or done.stdout.strip()[-4000:])
+        return auto.UpResult(stdout=done.stdout, stderr=done.stderr, summary=self.stack.info(),
+                             outputs=self.stack.outputs())
+
+    def refresh(self) -> auto.RefreshResult:
+        return self._run(self.stack.refresh)
+
+    def destroy(self) -> auto.DestroyResult:
+        return self._run(self.stack.destroy)
+
+    def outputs(self) -> dict[str, Any]:
+        return {key: value.value for key, value in self.stack.outputs().items()}
+
+    def export(self) -> dict[str, Any]:
+        """The deployment as the backend stores it, secrets encrypted (`pulumi stack export`, CLI alone)."""
+        done = self.cli("stack", "export")
+        if done.returncode != 0:
+            raise DeployError(f"pulumi stack export: {done.stderr.strip()}")
+        return json.loads(done.stdout)
+
+    def resources(self) -> list[dict[str, Any]]:
+        """The deployment's resources with secrets decrypted (the Automation API exports with --show-secrets)."""
+        return list(self.stack.export_stack().deployment.get("resources", []))
+
+
+def _engine_error(exc: auto.errors.CommandError) -> str:
+    text = str(exc)
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith(" code:")]
+    return "\n".join(lines[-60:])
+
+
+def write_stack_file(work_dir: Path, stack: str, values: dict[str, Any]) -> Path:
+    """Plain config values into Pulumi.<stack>.yaml of a project dir, keeping what the CLI wrote there
+    (encryptionsalt, secure values)."""
+    path = work_dir / f"Pulumi.{stack}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data = data or {}
+    config = {k: v for k, v in (data.get("config") or {}).items() if isinstance(v, dict) and "secure" in v}
+    config.update({f"{PROJECT}:{key}": value for key, value in values.items()})
+    data["config"] = config
+    path.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def project_dir(directory: Path) -> Path:
+    """A project dir of its own (for test and bench stacks): Pulumi.yaml without stackConfigDir."""
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    settings.pop("stackConfigDir", None)
+    (directory / "Pulumi.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return directory
