@@ -96,7 +96,7 @@ if settings.redis_enabled:
 # 5. The app, after the migration (and Redis).
 webui = WebUI("webui", WebUIArgs(
     profile=profile("app", settings.image, "1000:1000",
-                    app_process.HEALTH_COMMAND, health_start_period="120s"),
+                    app_process.HEALTH_COMMAND, health_start_period="2m0s"),
     image_name=app_image.image_id, replicas=settings.replicas,
     entrypoint=app_process.ENTRYPOINT, command=app_process.COMMAND,
     network_name=foundation.network_name, volume_name=foundation.volume_name,

@@ -29,6 +29,7 @@ from components.hardening import (
     TYPE_PREFIX,
     ContainerProfile,
     child_opts,
+    container_opts,
     env_list,
     hardened_container_args,
     limit_pids,
@@ -153,7 +154,7 @@ class Backup(pulumi.ComponentResource):
             # A backup in progress is removed cleanly on SIGTERM; give it time to unwind.
             stop_timeout=60,
             **hardened_container_args(args.profile),
-            opts=child_opts(self, depends_on=[prepare, *args.depends_on]),
+            opts=container_opts(self, depends_on=[prepare, *args.depends_on]),
         )
         limit_pids(self, f"{name}-job", self.container)
         self.container_name = self.container.name

@@ -13,6 +13,8 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from components.docker_forms import cpus_form
+
 TYPE_PREFIX = "openwebui:index"
 ROLE_LABEL = "openwebui.role"
 ENVIRONMENT_LABEL = "openwebui.environment"
@@ -36,8 +38,28 @@ class ContainerProfile:
     health_start_period: str = "30s"
 
 
+# Inputs the docker provider treats as updatable but whose Update never reaches the running container (it
+# applies only restart policy and memory: docs/provider-contract.md rows C6, C13 and the Update note). A change of one
+# of them must replace the container, or the new value would exist only in the state.
+REPLACE_ON_CHANGES = ["healthcheck", "tmpfs"]
+# Seconds a container gets to stop on delete or replacement. The provider stops with destroyGraceSeconds
+# (default 0: killed at once), not with stopTimeout (row C32).
+STOP_GRACE_SECONDS = 30
+
+
+def container_opts(parent: pulumi.Resource, *, depends_on: Optional[list] = None,
+                   create_before_delete: bool = False, **extra) -> pulumi.ResourceOptions:
+    """Options for a stack container. The provider asks for delete-before-replace on every container (pulumi-docker
+    provider/resources.go; docs/provider-contract.md "Replacement order");
+    an autonamed container without fixed ports or address can start (and turn healthy) before the old one goes,
+    which the program must then say explicitly: the engine takes the program's option over the provider's."""
+    return child_opts(parent, depends_on=depends_on, replace_on_changes=REPLACE_ON_CHANGES,
+                      delete_before_replace=not create_before_delete, **extra)
+
+
 def hardened_container_args(profile: ContainerProfile) -> dict:
-    """Keyword arguments for docker.Container shared by every role."""
+    """Keyword arguments for docker.Container shared by every role. Durations are written in Go's form
+    ("2m0s", not "120s") and cpus as the provider reads them back (rows C13, C11)."""
     return dict(
         user=profile.user,
         read_only=True,
@@ -46,7 +68,7 @@ def hardened_container_args(profile: ContainerProfile) -> dict:
         security_opts=["no-new-privileges:true"],
         memory=profile.memory_mb,
         memory_swap=profile.memory_mb,
-        cpus=str(profile.cpus),
+        cpus=cpus_form(profile.cpus),
         restart="unless-stopped",
         healthcheck=docker.ContainerHealthcheckArgs(
             tests=["CMD", *profile.health_command],
@@ -60,6 +82,7 @@ def hardened_container_args(profile: ContainerProfile) -> dict:
         log_driver="json-file",
         log_opts={"max-size": "10m", "max-file": "3"},
         must_run=True,
+        destroy_grace_seconds=STOP_GRACE_SECONDS,
     )
 
 

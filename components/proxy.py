@@ -14,6 +14,7 @@ from components.hardening import (
     TYPE_PREFIX,
     ContainerProfile,
     child_opts,
+    container_opts,
     env_list,
     hardened_container_args,
     limit_pids,
@@ -46,8 +47,42 @@ class NginxConfigArgs:
     auth_burst: int = 5
     read_timeout_seconds: int = 3600
     hsts_max_age: int = 63072000
+    # POSTs per minute per client address to the upload endpoint, and how many may come at once
+    # (a chat attachment or a knowledge base's files are sent in parallel, one request each).
+    upload_rate_per_minute: int = 60
+    upload_burst: int = 30
+    # Requests per client address held open at the app at once (static files excepted). Every
+    # open tab holds one websocket; a signed-in page makes a few dozen API calls at once, and
+    # everyone behind one NAT shares the budget.
+    app_connections_per_ip: int = 256
+    # Enforce the Content-Security-Policy (False: report-only, for trying a change out).
+    csp_enforce: bool = True
     # For negative tests only: an explicit protocol list overrides the profile.
     protocols_override: Optional[Sequence[str]] = None
+
+
+def content_security_policy(args: NginxConfigArgs) -> str:
+    """What Open WebUI's web app needs and nothing more (measured with tests/browser)."""
+    websocket_origin = f"wss://{args.server_name}" + (
+        "" if args.public_port == 443 else f":{args.public_port}")
+    return "; ".join([
+        "default-src 'self'",
+        # index.html carries inline bootstrap scripts (SvelteKit's start script, the theme
+        # switch; open-webui src/app.html) whose hashes change with every release.
+        "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        # Socket.IO's websocket, named with its origin: older browsers do not match wss: to 'self'.
+        f"connect-src 'self' {websocket_origin}",
+        "media-src 'self' data: blob:",
+        "worker-src 'self' blob:",
+        "frame-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
 
 
 def render_nginx_conf(args: NginxConfigArgs) -> str:
@@ -73,6 +108,12 @@ def render_nginx_conf(args: NginxConfigArgs) -> str:
         client_max_body_size=args.client_max_body_size,
         auth_rate=args.auth_rate_per_minute,
         auth_burst=args.auth_burst,
+        upload_rate=args.upload_rate_per_minute,
+        upload_burst=args.upload_burst,
+        app_connections=args.app_connections_per_ip,
+        csp_header=("Content-Security-Policy" if args.csp_enforce
+                    else "Content-Security-Policy-Report-Only"),
+        csp=content_security_policy(args),
         read_timeout=args.read_timeout_seconds,
         app_alias=APP_ALIAS,
         strip_headers=strip,
@@ -116,7 +157,7 @@ class Proxy(pulumi.ComponentResource):
             wait_timeout=120,
             **hardened_container_args(args.profile),
             # Host ports and the fixed address can be held by one container at a time.
-            opts=child_opts(self, depends_on=list(args.depends_on), delete_before_replace=True),
+            opts=container_opts(self, depends_on=list(args.depends_on)),
         )
         limit_pids(self, f"{name}-nginx", container)
         self.container_name = container.name

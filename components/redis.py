@@ -12,6 +12,7 @@ from components.hardening import (
     TYPE_PREFIX,
     ContainerProfile,
     child_opts,
+    container_opts,
     env_list,
     hardened_container_args,
     limit_pids,
@@ -47,7 +48,7 @@ class Redis(pulumi.ComponentResource):
             wait=True,
             wait_timeout=60,
             **hardened_container_args(args.profile),
-            opts=child_opts(self),
+            opts=container_opts(self),
         )
         limit_pids(self, f"{name}-server", server)
         self.url = redis_url(args.password)

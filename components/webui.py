@@ -9,9 +9,10 @@ import pulumi
 import pulumi_docker as docker
 
 from components.hardening import (
+    STOP_GRACE_SECONDS,
     TYPE_PREFIX,
     ContainerProfile,
-    child_opts,
+    container_opts,
     env_list,
     hardened_container_args,
     limit_pids,
@@ -67,10 +68,11 @@ class WebUI(pulumi.ComponentResource):
                 hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in args.extra_hosts.items()],
                 wait=True,
                 wait_timeout=300,
-                stop_timeout=30,
+                stop_timeout=STOP_GRACE_SECONDS,
                 **hardened_container_args(args.profile),
-                # Autonamed, so a new container starts (and turns healthy) before the old one goes.
-                opts=child_opts(self, depends_on=after),
+                # Autonamed, with no published port or fixed address: the replacement starts and turns healthy
+                # before the old container goes, so nginx always has a healthy upstream.
+                opts=container_opts(self, depends_on=after, create_before_delete=True),
             ))
             limit_pids(self, f"{name}-app-{index}", containers[-1])
         self.container_names = pulumi.Output.all(*[c.name for c in containers])
