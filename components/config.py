@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import re
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional
 from urllib.parse import urlsplit
 
@@ -27,6 +30,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.db_url import validate_mysql_host, validate_mysql_identifier, validate_pg_identifier
 from components.images import ImageRef, parse_image_ref
 
 NAMESPACE = "openwebui"
@@ -60,11 +64,24 @@ RESERVED_ENV = frozenset({
     "RESET_CONFIG_ON_START",
 })
 
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_SIZE = re.compile(r"^[0-9]+[kKmMgG]?$")
-_DURATION = re.compile(r"^(-1|[0-9]+(ms|s|m|h|d|w))$")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Used with fullmatch only: `$` also matches before a final newline, so "4w\n" would pass a `^...$` match.
+_HOSTNAME_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_SIZE = re.compile(r"[0-9]{1,9}[kKmMgG]?")
+_DURATION = re.compile(r"-1|[0-9]{1,9}(ms|s|m|h|d|w)")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Docker network and volume names (the daemon refuses anything else when creating them).
+_DOCKER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
+# Host paths reach shell scripts, bind mounts and (the CA file) Open WebUI's URL handling unencoded.
+_HOST_PATH = re.compile(r"/[A-Za-z0-9._/+-]*")
+# An rsync target for backup.copyTo (host::module/path, rsync://host/module, user@host:path).
+_RSYNC_TARGET = re.compile(r"[A-Za-z0-9._@:/+-]+")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Unicode categories never wanted in a config value: controls (\n, \r, \t, \0, DEL, C1 such as U+0085),
+# format characters (zero-width, bidi overrides, BOM) and the line/paragraph separators U+2028/U+2029.
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+# Keys whose value is PEM text: line breaks are part of the format.
+_MULTILINE_KEYS = frozenset({"tls_certificate", "tlsCertificate", "tlsPrivateKey"})
 
 
 class ConfigError(Exception):
@@ -76,11 +93,49 @@ class ConfigError(Exception):
         super().__init__("invalid stack configuration:\n" + "\n".join(lines))
 
 
+def control_character(text: str, *, multiline: bool = False) -> Optional[str]:
+    """The first character of ``text`` no config value may hold, as U+XXXX and its name, or None."""
+    for char in text:
+        if multiline and char in "\n\r":
+            continue
+        if unicodedata.category(char) in _CONTROL_CATEGORIES:
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
+    return None
+
+
+def _no_control(value: Any, *, multiline: bool = False) -> None:
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        texts = [t for item in value.items() for t in item if isinstance(t, str)]
+    for text in texts:
+        found = control_character(text, multiline=multiline)
+        if found:
+            # A control character would end up in container environments, nginx.conf or the database's
+            # config, where a newline starts a new setting: never accepted, wherever it sits.
+            raise ValueError(f"contains a control or invisible character ({found}); "
+                             "write the value on one line of printable text")
+
+
+def _is_number_field(annotation: Any) -> bool:
+    args = getattr(annotation, "__args__", (annotation,))
+    return any(a in (int, float) for a in args) and bool not in args
+
+
 class _Model(BaseModel):
     """Stack objects use camelCase keys and refuse unknown ones (a typo is an error, not a no-op)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
                               frozen=True, str_strip_whitespace=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_values(cls, value: Any, info: Any) -> Any:
+        _no_control(value, multiline=info.field_name in _MULTILINE_KEYS)
+        field = cls.model_fields.get(info.field_name)
+        if isinstance(value, bool) and field is not None and _is_number_field(field.annotation):
+            # pydantic would read `true` as 1: a boolean where a number belongs is a mistake, not a count.
+            raise ValueError(f"must be a number, not {str(value).lower()}")
+        return value
 
 
 def is_valid_hostname(host: str) -> bool:
@@ -91,13 +146,60 @@ def is_valid_hostname(host: str) -> bool:
         return True
     except ValueError:
         pass
-    return all(_HOSTNAME_LABEL.match(label) for label in host.rstrip(".").split("."))
+    return all(_HOSTNAME_LABEL.fullmatch(label) for label in host.rstrip(".").split("."))
 
 
 def _port(value: int) -> int:
     if not 1 <= value <= 65535:
         raise ValueError("must be a TCP port between 1 and 65535")
     return value
+
+
+def _port_text_ok(text: str) -> bool:
+    # Written as the browser and nginx will see it: no sign, no leading zero, 1-65535.
+    return bool(re.fullmatch(r"[1-9][0-9]{0,4}", text)) and int(text) <= 65535
+
+
+def _url_problem(value: str, *, schemes: tuple[str, ...]) -> Optional[str]:
+    """Why ``value`` is not a plain URL of one of ``schemes``, or None."""
+    if any(char.isspace() for char in value):
+        return "no spaces: a hostname, an optional port, nothing else"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port, which urlsplit alone accepts
+    except ValueError:
+        return "its host or port is malformed"
+    if parts.scheme not in schemes:
+        return f"the scheme must be {' or '.join(schemes)}"
+    if not parts.hostname or not is_valid_hostname(parts.hostname):
+        return "no valid hostname"
+    host_port = parts.netloc.rpartition("@")[2]
+    port_text = host_port.rpartition("]")[2].partition(":")[2] if ":" in host_port.rpartition("]")[2] else None
+    if port_text is not None and not _port_text_ok(port_text):
+        return "the port must be a number between 1 and 65535"
+    if parts.username is not None or parts.password is not None:
+        return "credentials do not belong in the URL"
+    return None
+
+
+def _docker_name(value: Optional[str], what: str) -> Optional[str]:
+    if value is not None and not _DOCKER_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Docker {what} name (letters, digits and _.-, starting "
+                         "with a letter or digit, at most 128)")
+    return value
+
+
+def _host_path(value: str) -> str:
+    if not _HOST_PATH.fullmatch(value) or "/../" in value + "/":
+        raise ValueError(f"{value!r} must be an absolute host path using only letters, digits and "
+                         "._/+- (it reaches shell scripts and bind mounts as it is)")
+    return value
+
+
+def duration_seconds(text: str) -> Optional[float]:
+    """Seconds of an `app.jwtExpiresIn` value; None for -1 (never expires)."""
+    match = re.fullmatch(r"([0-9]+)(ms|s|m|h|d|w)", text)
+    return int(match[1]) * _UNIT_SECONDS[match[2]] if match else None
 
 
 class DatabaseSettings(_Model):
@@ -143,24 +245,57 @@ class DatabaseSettings(_Model):
     @field_validator("ssl_ca_file")
     @classmethod
     def _check_ca(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not value.startswith("/"):
-            raise ValueError("must be an absolute path to a PEM file")
+        # The same rule DATABASE_URL building applies (components/db_url.py): Open WebUI re-appends the
+        # path to the URL without encoding, so only a plain absolute path survives.
+        if value is not None and not _HOST_PATH.fullmatch(value):
+            raise ValueError(f"{value!r} must be an absolute path to a PEM file, using only letters, "
+                             "digits and ._/+-")
         return value
 
     @model_validator(mode="after")
     def _server_fields(self) -> "DatabaseSettings":
+        problems: list[tuple[str, str]] = []
         if self.type != "sqlite":
             if not self.host:
-                raise ValueError(f"type {self.type} needs `host` (the database server's name or IP)")
+                problems.append(("database.host", f"database.type {self.type} needs the database "
+                                 "server's name or IP here"))
             if not self.admin_user:
-                raise ValueError(f"type {self.type} needs `adminUser` (a server user allowed to "
-                                 "create databases and users); its password goes in "
-                                 "openwebui:databaseAdminPassword (--secret)")
-        if self.type == "mysql" and not self.user_host:
-            raise ValueError("type mysql needs `userHost`: the host the app connects from as the "
-                             "server sees it (the Docker host's address, or network/netmask); "
-                             "`%` allows any host")
+                problems.append(("database.adminUser", f"database.type {self.type} needs a server user "
+                                 "allowed to create databases and users; its password goes in "
+                                 "openwebui:databaseAdminPassword (--secret)"))
+            if self.ssl_mode in ("verify-ca", "verify-full") and not self.ssl_ca_file:
+                problems.append(("database.sslCaFile", f"database.sslMode {self.ssl_mode} needs the "
+                                 "server's CA certificate file here"))
+            problems += self._identifier_problems()
+        if self.type == "mysql":
+            if not self.user_host:
+                problems.append(("database.userHost", "database.type mysql needs the host the app "
+                                 "connects from as the server sees it (the Docker host's address, or "
+                                 "network/netmask); `%` allows any host"))
+            else:
+                # `%` alone is taken as written; any other all-wildcard pattern is a mistake.
+                problem = validate_mysql_host(self.user_host, allow_any_host=self.user_host == "%")
+                if problem:
+                    problems.append(("database.userHost", problem))
+        if problems:
+            raise _CrossProblems(problems)
         return self
+
+    def _identifier_problems(self) -> list[tuple[str, str]]:
+        """The dynamic providers' own check() rules (components/db_url.py), applied before anything runs."""
+        if self.type == "postgresql":
+            checks = [("database.name", validate_pg_identifier(self.name, what="database name")),
+                      ("database.user", validate_pg_identifier(self.user, what="role name"))]
+            if self.admin_user:
+                checks.append(("database.adminUser",
+                               validate_pg_identifier(self.admin_user, what="admin user")))
+        else:
+            checks = [("database.name", validate_mysql_identifier(self.name, what="database name")),
+                      ("database.user", validate_mysql_identifier(self.user, what="user name", max_len=32))]
+            if self.admin_user:
+                checks.append(("database.adminUser",
+                               validate_mysql_identifier(self.admin_user, what="admin user", max_len=32)))
+        return [(key, problem) for key, problem in checks if problem]
 
     @property
     def default_port(self) -> Optional[int]:
@@ -216,7 +351,7 @@ class ProxySettings(_Model):
     @field_validator("client_max_body_size")
     @classmethod
     def _check_size(cls, value: str) -> str:
-        if not _SIZE.match(value):
+        if not _SIZE.fullmatch(value):
             raise ValueError(f"{value!r} is not an nginx size such as 100M, 512k or 1G")
         return value
 
@@ -236,7 +371,7 @@ class AdminSettings(_Model):
     @field_validator("email")
     @classmethod
     def _check_email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
+        if not _EMAIL.fullmatch(value):
             raise ValueError(f"{value!r} is not an e-mail address")
         return value.lower()
 
@@ -259,7 +394,7 @@ class AppSettings(_Model):
     @field_validator("jwt_expires_in")
     @classmethod
     def _check_duration(cls, value: str) -> str:
-        if not _DURATION.match(value):
+        if not _DURATION.fullmatch(value):
             raise ValueError(f"{value!r} is not a duration such as 30m, 12h, 7d or 4w")
         return value
 
@@ -268,16 +403,16 @@ class AppSettings(_Model):
     def _check_url(cls, value: Optional[str]) -> Optional[str]:
         if value is None:
             return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL")
+        problem = _url_problem(value, schemes=("http", "https"))
+        if problem:
+            raise ValueError(f"{value!r} is not an http(s) URL: {problem}")
         return value
 
     @field_validator("extra_env")
     @classmethod
     def _check_env(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
-            if not _ENV_NAME.match(key):
+            if not _ENV_NAME.fullmatch(key):
                 raise ValueError(f"{key!r} is not an environment variable name (A-Z, 0-9, _)")
             if key in RESERVED_ENV:
                 raise ValueError(f"{key} is set by the program; use the dedicated config key "
@@ -287,7 +422,8 @@ class AppSettings(_Model):
 
 class ContainerResources(_Model):
     memory_mb: int = Field(..., ge=64, le=1_048_576)
-    cpus: float = Field(..., gt=0, le=256)
+    # Docker's granularity is 0.01 CPU; less is written as "0.00" and means no limit (CIS Docker 5.12).
+    cpus: float = Field(..., ge=0.01, le=256)
 
 
 def _default_resources() -> dict[str, ContainerResources]:
@@ -302,6 +438,20 @@ def _default_resources() -> dict[str, ContainerResources]:
 
 class ResourceSettings(_Model):
     """`openwebui:resources`: memory and CPU limits per container role."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_defaults(cls, data: Any) -> Any:
+        # `resources: {app: {cpus: 2}}` changes the CPUs only: the role's other limit keeps its default
+        # instead of becoming a required key the user never meant to touch.
+        if not isinstance(data, dict):
+            return data
+        defaults = _default_resources()
+        merged = dict(data)
+        for role, given in data.items():
+            if role in defaults and isinstance(given, dict):
+                merged[role] = {**defaults[role].model_dump(by_alias=True), **given}
+        return merged
 
     app: ContainerResources = Field(default_factory=lambda: _default_resources()["app"])
     proxy: ContainerResources = Field(default_factory=lambda: _default_resources()["proxy"])
@@ -323,6 +473,22 @@ class RegistrySettings(_Model):
     server: str
     username: str
 
+    @field_validator("server")
+    @classmethod
+    def _check_server(cls, value: str) -> str:
+        host, _, port = value.partition(":")
+        if not is_valid_hostname(host) or (port and not _port_text_ok(port)):
+            raise ValueError(f"{value!r} is not a registry host such as ghcr.io or "
+                             "registry.example.com:5000 (no scheme, no path)")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _check_username(cls, value: str) -> str:
+        if not value.strip() or value != value.strip():
+            raise ValueError("must be the registry user name, without surrounding spaces")
+        return value
+
 
 class NetworkSettings(_Model):
     """`openwebui:network`: the private network the containers share (nothing else joins it)."""
@@ -330,6 +496,11 @@ class NetworkSettings(_Model):
     subnet: str = "172.30.0.0/24"
     # Defaults to openwebui-<stack>.
     name: Optional[str] = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: Optional[str]) -> Optional[str]:
+        return _docker_name(value, "network")
 
     @field_validator("subnet")
     @classmethod
@@ -358,6 +529,11 @@ class StorageSettings(_Model):
     """`openwebui:storage`: the data volume."""
 
     volume_name: Optional[str] = None
+
+    @field_validator("volume_name")
+    @classmethod
+    def _check_name(cls, value: Optional[str]) -> Optional[str]:
+        return _docker_name(value, "volume")
     # `pulumi destroy` keeps the volume (and its data) unless this is true.
     delete_data_on_destroy: bool = False
 
@@ -373,9 +549,7 @@ class MigrationSettings(_Model):
     @field_validator("backup_dir")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must be an absolute path")
-        return value
+        return _host_path(value)
 
 
 class BackupSettings(_Model):
@@ -391,8 +565,19 @@ class BackupSettings(_Model):
     @field_validator("directory")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must be an absolute path")
+        return _host_path(value)
+
+    @field_validator("copy_to")
+    @classmethod
+    def _check_copy_to(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
+        if value.startswith("/"):
+            return _host_path(value)
+        # Handed to rsync as one argument: no spaces or shell metacharacters.
+        if not _RSYNC_TARGET.fullmatch(value) or value.startswith("-"):
+            raise ValueError(f"{value!r} is neither an absolute host path nor an rsync target such as "
+                             "backup-host::openwebui or rsync://backup-host/openwebui")
         return value
 
 
@@ -434,14 +619,17 @@ class Settings(_Model):
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme != "https":
+        if not value.startswith("https://"):
             raise ValueError(f"{value!r} must start with https:// (this deployment is HTTPS-only)")
-        if not parts.hostname or not is_valid_hostname(parts.hostname) or " " in value:
-            raise ValueError(f"{value!r} has no valid hostname (no spaces; e.g. https://chat.example.com)")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
+        problem = _url_problem(value, schemes=("https",))
+        if problem:
+            raise ValueError(f"{value!r} is not a valid origin ({problem}); e.g. https://chat.example.com")
+        parts = urlsplit(value)
+        origin = f"https://{parts.netloc}"
+        # The exact origin is what WEBUI_URL, CORS_ALLOW_ORIGIN and nginx get: nothing may trail it.
+        if value not in (origin, origin + "/"):
             raise ValueError("must be an origin only, e.g. https://chat.example.com (no path)")
-        return value.rstrip("/")
+        return origin
 
     @property
     def hostname(self) -> str:
@@ -468,35 +656,159 @@ class Settings(_Model):
                   "redis.image": self.redis.image, "migration.toolsImage": self.migration.tools_image}
         for key, ref in images.items():
             try:
-                parsed = parse_image_ref(ref)
+                parse_image_ref(ref)
             except ValueError as err:
                 problems.append((key, str(err)))
-                continue
-            if self.environment == "prod" and parsed.floating:
-                problems.append((key, f"{ref!r} floats ({parsed.describe()}); prod needs a pinned "
-                                      "tag such as v1.2.3-slim, git-<sha>-slim, or an @sha256: digest"))
-        if self.database.type == "mysql" and self.image_variant != "next":
-            problems.append(("database.type", "mysql needs the open-webui-next image "
-                             "(imageVariant: next); upstream Open WebUI supports only sqlite and "
-                             "postgresql"))
-        if (self.replicas > 1 or self.uvicorn_workers > 1) and self.redis.enabled is False:
-            problems.append(("redis.enabled", "several replicas or workers need Redis for "
-                             "websockets; remove `enabled: false`"))
-        if (self.replicas > 1) and self.database.type == "sqlite":
-            problems.append(("replicas", "several replicas cannot share one SQLite file; use "
-                             "database.type postgresql or mysql, or replicas: 1"))
-        if self.tls.mode == "provided" and not self.tls_certificate:
-            problems.append(("tlsCertificate", "tls.mode is `provided`: set the PEM certificate "
-                             "chain here and its key with `pulumi config set --secret tlsPrivateKey`"))
-        if self.environment == "prod" and self.tls.mode == "self-signed":
-            problems.append(("tls.mode", "prod needs a real certificate: `provided` with "
-                             "tlsCertificate and tlsPrivateKey"))
-        if self.public_port != self.proxy.https_port:
-            problems.append(("publicUrl", f"its port {self.public_port} differs from "
-                             f"proxy.httpsPort {self.proxy.https_port}"))
+        if problems:
+            # The rules below read the image references.
+            raise _CrossProblems(problems)
+        problems += self._combination_problems()
+        problems += self._production_problems()
+        problems += self._pack_problems()
         if problems:
             raise _CrossProblems(problems)
         return self
+
+
+    def _combination_problems(self) -> list[tuple[str, str]]:
+        """Keys that are fine alone but not together: each conflict is reported on every key involved,
+        so whichever one the user changed is named."""
+        problems: list[tuple[str, str]] = []
+
+        def conflict(keys: tuple[str, ...], message: str) -> None:
+            problems.extend((key, message) for key in keys)
+
+        if self.database.type == "mysql" and self.image_variant != "next":
+            conflict(("database.type", "imageVariant"),
+                     "database.type mysql needs the open-webui-next image (imageVariant: next); upstream "
+                     "Open WebUI supports only sqlite and postgresql")
+        if self.database.type == "mysql" and is_upstream_image(self.image):
+            # The variant key is only a claim; the image name says what runs. Open WebUI 0.12.4 has no MySQL
+            # path (its async engine fails on mysql+pymysql://), whatever imageVariant says.
+            conflict(("image", "database.type"),
+                     f"{self.image!r} is upstream Open WebUI, which cannot use MySQL (no MySQL path in "
+                     "0.12.4); use the open-webui-next image, or database.type postgresql")
+        scale = tuple(k for k, v in (("replicas", self.replicas), ("uvicornWorkers", self.uvicorn_workers))
+                      if v > 1)
+        if scale and self.redis.enabled is False:
+            conflict(("redis.enabled", *scale), "several replicas or workers need Redis for websockets; "
+                     "remove redis.enabled: false, or set replicas and uvicornWorkers to 1")
+        if self.replicas > 1 and self.database.type == "sqlite":
+            conflict(("replicas", "database.type"), "several replicas cannot share one SQLite file; use "
+                     "database.type postgresql or mysql, or replicas: 1")
+        if self.tls.mode == "provided" and not self.tls_certificate:
+            conflict(("tlsCertificate", "tls.mode"), "tls.mode is `provided`: set the PEM certificate chain "
+                     "in tlsCertificate and its key with `pulumi config set --secret tlsPrivateKey`")
+        if self.public_port != self.proxy.https_port:
+            conflict(("publicUrl", "proxy.httpsPort"), f"the port of publicUrl ({self.public_port}) differs "
+                     f"from proxy.httpsPort ({self.proxy.https_port}); browsers reach nginx on that port")
+        return problems
+
+    def _production_problems(self) -> list[tuple[str, str]]:
+        """Settings that hand out privilege or let the software change underneath: refused in prod."""
+        if self.environment != "prod":
+            return []
+        problems: list[tuple[str, str]] = []
+        for key, ref in self.image_references().items():
+            parsed = parse_image_ref(ref)
+            if parsed.floating:
+                problems.append((key, f"{ref!r} floats ({parsed.describe()}); prod needs a pinned tag such "
+                                 "as v1.2.3-slim, git-<sha>-slim, or an @sha256: digest (CIS Docker 4.x/5.x: "
+                                 "run known, reviewed images)"))
+        if self.tls.mode == "self-signed":
+            problems.append(("tls.mode", "prod needs a real certificate: `provided` with tlsCertificate "
+                             "and tlsPrivateKey"))
+        if self.app.default_user_role != "pending":
+            problems.append(("app.defaultUserRole", f"{self.app.default_user_role!r} is refused in prod: "
+                             "Open WebUI gives DEFAULT_USER_ROLE to every account created outside the admin "
+                             "panel (OAuth, LDAP, a sign-up re-enabled in the database), so anything but "
+                             "`pending` grants access to strangers; use pending and approve users"))
+        return problems
+
+    def _pack_problems(self) -> list[tuple[str, str]]:
+        """What the policy pack would refuse at preview with policy/config/<environment>.json (scripts/up
+        passes exactly that file), said here first and against the key."""
+        rules = pack_rules(self.environment)
+        problems: list[tuple[str, str]] = []
+        ip = ipaddress.ip_address(self.proxy.bind_ip)
+        if ip.is_unspecified and not rules.allow_all_interfaces:
+            problems.append(("proxy.bindIp", f"{self.proxy.bind_ip} publishes on every host interface; "
+                             "bind to one address (CIS Docker 5.14)"))
+        elif not ip.is_unspecified and rules.allowed_host_ips and ip not in rules.allowed_host_ips:
+            problems.append(("proxy.bindIp", f"{self.proxy.bind_ip} is not in allowedHostIps of "
+                             f"{rules.source} ({', '.join(map(str, sorted(rules.allowed_host_ips)))}); "
+                             "change both together (CIS Docker 5.14)"))
+        for key, port in (("proxy.httpPort", self.proxy.http_port), ("proxy.httpsPort", self.proxy.https_port)):
+            if port < 1025 and port not in rules.allowed_privileged_ports:
+                problems.append((key, f"{port} is a privileged port, which {rules.source} does not allow "
+                                 "for this stack (CIS Docker 5.8); use a port above 1024"))
+        seconds = duration_seconds(self.app.jwt_expires_in)
+        if self.environment in rules.jwt_environments and (seconds is None or seconds <= 0
+                                                           or seconds > rules.jwt_max_seconds):
+            problems.append(("app.jwtExpiresIn", f"{self.app.jwt_expires_in!r} is refused in "
+                             f"{self.environment}: tokens must expire within {rules.jwt_max} ({rules.source}); "
+                             "a stolen token stays valid that long (Open WebUI has no revocation list)"))
+        if self.app.default_user_role not in rules.allowed_roles:
+            problems.append(("app.defaultUserRole", f"{self.app.default_user_role!r} is not allowed by "
+                             f"{rules.source} (allowed: {', '.join(rules.allowed_roles)}): a default role "
+                             "of admin hands the whole instance to whoever creates an account"))
+        return problems
+
+    def image_references(self) -> dict[str, str]:
+        refs = {"image": self.image, "proxy.image": self.proxy.image,
+                "migration.toolsImage": self.migration.tools_image}
+        if self.redis_enabled:
+            refs["redis.image"] = self.redis.image
+        return refs
+
+
+def is_upstream_image(reference: str) -> bool:
+    """Upstream Open WebUI (ghcr.io/open-webui/open-webui, or a local build of it) rather than
+    the seeds' open-webui-next: the repository's last path component says which."""
+    name = reference.partition("@")[0]
+    last = name.rsplit("/", 1)[-1].partition(":")[0]
+    return last == "open-webui"
+
+
+@dataclass(frozen=True)
+class PackRules:
+    """The parts of a policy pack config file the config model can check before any resource exists."""
+
+    source: str
+    allowed_host_ips: frozenset
+    allow_all_interfaces: bool
+    allowed_privileged_ports: frozenset
+    jwt_max: str
+    jwt_max_seconds: float
+    jwt_environments: tuple
+    allowed_roles: tuple
+
+
+POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policy" / "config"
+
+
+def pack_rules(environment: str) -> PackRules:
+    """policy/config/<environment>.json, with the pack's schema defaults for what it leaves out."""
+    path = POLICY_CONFIG_DIR / f"{environment}.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+
+    def get(policy: str, key: str, default: Any) -> Any:
+        entry = data.get(policy)
+        return entry.get(key, default) if isinstance(entry, dict) else default
+
+    jwt_max = get("openwebui-bound-jwt-lifetime", "maxExpiresIn", "7d")
+    return PackRules(
+        source=f"policy/config/{environment}.json",
+        allowed_host_ips=frozenset(ipaddress.ip_address(ip) for ip in
+                                   get("docker-container-bind-ports-to-allowed-ips", "allowedHostIps", [])),
+        allow_all_interfaces=bool(get("docker-container-bind-ports-to-allowed-ips", "allowAllInterfaces", False)),
+        allowed_privileged_ports=frozenset(int(p) for p in get("docker-container-restrict-privileged-ports",
+                                                               "allowedPrivilegedPorts", [])),
+        jwt_max=jwt_max,
+        jwt_max_seconds=duration_seconds(jwt_max) or float("inf"),
+        jwt_environments=tuple(get("openwebui-bound-jwt-lifetime", "enforceInEnvironments", ["prod"])),
+        allowed_roles=tuple(get("openwebui-restrict-default-user-role", "allowedRoles", ["pending", "user"])),
+    )
 
 
 class _CrossProblems(ValueError):
@@ -506,8 +818,10 @@ class _CrossProblems(ValueError):
 
 
 def _loc_to_key(loc: tuple[Any, ...]) -> str:
+    # pydantic's loc is the key as written (alias or field name); a part that is not a plain word (an
+    # unknown key with a space or newline, an empty key) is quoted so the message stays one readable line.
     parts = [str(p) for p in loc if not str(p).startswith("function-")]
-    return ".".join(to_camel(p) if "_" in p else p for p in parts) or "(stack)"
+    return ".".join(p if re.fullmatch(r"[A-Za-z0-9_]+", p) else json.dumps(p) for p in parts) or "(stack)"
 
 
 def _friendly(error: Mapping[str, Any]) -> str:
@@ -588,6 +902,9 @@ def load_settings(raw: Mapping[str, Any], *, stack: str,
         if raw.get(key) is not None and not is_secret(key):
             problems.append((key, f"holds a credential in plain text; set it with "
                              f"`pulumi config set --secret {key}`"))
+        problem = _secret_text_problem(key, raw.get(key))
+        if problem:
+            problems.append((key, problem))
 
     data: dict[str, Any] = {k: v for k, v in raw.items() if k in known and k not in SECRET_KEYS}
     data["stack"] = stack
@@ -598,9 +915,10 @@ def load_settings(raw: Mapping[str, Any], *, stack: str,
         data.pop("environment")
     for key in ("replicas", "uvicornWorkers"):
         if isinstance(data.get(key), str):
-            try:
+            # int() would also take " 2\n", "1_0" and non-ASCII digits: only plain digits are a count.
+            if re.fullmatch(r"[0-9]{1,6}", data[key]):
                 data[key] = int(data[key])
-            except ValueError:
+            else:
                 problems.append((key, f"must be a whole number, not {data[key]!r}"))
                 data.pop(key)
 
@@ -615,12 +933,16 @@ def load_settings(raw: Mapping[str, Any], *, stack: str,
             else:
                 problems.append((_loc_to_key(tuple(error["loc"])), _friendly(error)))
 
+    def secret(key: str) -> Optional[str]:
+        value = raw.get(key)
+        return value if isinstance(value, str) else None
+
     secrets = PlainSecrets(
-        admin_password=raw.get("adminPassword"),
-        database_admin_password=raw.get("databaseAdminPassword"),
-        tls_private_key=raw.get("tlsPrivateKey"),
-        registry_password=raw.get("registryPassword"),
-        backup_encryption_key=raw.get("backupEncryptionKey"),
+        admin_password=secret("adminPassword"),
+        database_admin_password=secret("databaseAdminPassword"),
+        tls_private_key=secret("tlsPrivateKey"),
+        registry_password=secret("registryPassword"),
+        backup_encryption_key=secret("backupEncryptionKey"),
     )
     if settings is not None:
         problems.extend(_secret_problems(settings, secrets, now))
@@ -628,6 +950,37 @@ def load_settings(raw: Mapping[str, Any], *, stack: str,
         raise ConfigError(problems)
     assert settings is not None
     return settings, secrets
+
+
+# The policy pack's weak values (openwebui-require-strong-secrets) that a 16+ character password can
+# still be; tests/policy checks that whatever this accepts, the pack accepts too.
+_WEAK_WORDS = ("changeme", "t0p-s3cr3t")
+_WEAK_LONG = frozenset({"your-secret-key-here"})
+
+
+def weak_password_problem(password: str) -> Optional[str]:
+    """Why an admin password is guessable (never quoting it), or None."""
+    if len(password) < 16:
+        return "must be at least 16 characters"
+    lowered = password.strip().lower()
+    if lowered in _WEAK_LONG or any(word in lowered for word in _WEAK_WORDS):
+        return "is a well-known default or placeholder"
+    if len(set(password)) <= 2:
+        return "repeats one or two characters"
+    return None
+
+
+def _secret_text_problem(key: str, value: Any) -> Optional[str]:
+    """What is wrong with a secret's text, never quoting it."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be text"
+    # Secrets reach container environments and the migration command: one line, printable.
+    found = control_character(value, multiline=key in _MULTILINE_KEYS)
+    if found:
+        return f"contains a control or invisible character ({found}); set it again without it"
+    return None
 
 
 def _secret_problems(settings: Settings, secrets: PlainSecrets,
@@ -647,10 +1000,9 @@ def _secret_problems(settings: Settings, secrets: PlainSecrets,
     if settings.registry and not secrets.registry_password:
         problems.append(("registryPassword", "registry is set: give its token with "
                          "`pulumi config set --secret registryPassword ...`"))
-    if secrets.admin_password is not None and len(secrets.admin_password) < 16:
-        problems.append(("adminPassword", "must be at least 16 characters (or leave it unset "
-                         "and a random one is generated)"))
-    if settings.environment == "prod" and settings.app.jwt_expires_in == "-1":
-        problems.append(("app.jwtExpiresIn", "tokens that never expire are refused in prod; "
-                         "use e.g. 7d"))
+    if secrets.admin_password is not None:
+        problem = weak_password_problem(secrets.admin_password)
+        if problem:
+            problems.append(("adminPassword", f"{problem} (or leave it unset and a random one is "
+                             "generated)"))
     return problems

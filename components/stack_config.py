@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 
 import pulumi
 
@@ -18,13 +18,13 @@ from components.config import (
 )
 
 
-def _raw_values() -> dict[str, Any]:
-    """All keys of the namespace as the stack file has them (objects parsed from JSON)."""
+def raw_values(all_config: Mapping[str, str]) -> dict[str, Any]:
+    """The namespace's keys as the stack file has them (objects parsed from JSON).
+
+    Pure, so the fuzz suite feeds it exactly what the engine hands the program: every value a string.
+    """
     raw: dict[str, Any] = {}
     prefix = f"{NAMESPACE}:"
-    # The engine hands config over either by RPC (kept in the runtime's CONFIG) or in PULUMI_CONFIG.
-    from pulumi.runtime.config import CONFIG
-    all_config = {**pulumi.runtime.get_config_env(), **CONFIG.get()}
     for full_key, value in all_config.items():
         if not full_key.startswith(prefix):
             continue
@@ -37,6 +37,12 @@ def _raw_values() -> dict[str, Any]:
         else:
             raw[key] = value
     return raw
+
+
+def _raw_values() -> dict[str, Any]:
+    # The engine hands config over either by RPC (kept in the runtime's CONFIG) or in PULUMI_CONFIG.
+    from pulumi.runtime.config import CONFIG
+    return raw_values({**pulumi.runtime.get_config_env(), **CONFIG.get()})
 
 
 def read_stack_settings() -> tuple[Settings, PlainSecrets]:

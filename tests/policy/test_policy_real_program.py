@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
+from policy_helpers import CONTAINER, make_proxy, make_stack, set_env
 
 from engineless.policy_check import mandatory_violations as check
 
@@ -50,10 +52,19 @@ def test_user_overrides_through_extra_env_are_refused(tls_pair, extra_env, polic
     assert {p for p, _, _ in found} == {policy_name}
 
 
-def test_unbounded_jwt_in_prod_is_refused(tls_pair):
+def test_unbounded_jwt_in_prod_is_refused_by_config_then_by_the_pack(tls_pair):
     app = dict(stack_config("prod")["app"])
     app["jwtExpiresIn"] = "4w"
-    found = mandatory_violations(declared("prod", tls_pair, app=app), "prod")
+    # The config model says it first, against the key, before anything is declared ...
+    mocks = RecordingMocks()
+    with pytest.raises(pulumi.RunError, match=r"openwebui:app\.jwtExpiresIn: '4w' is refused in prod"):
+        run_program("prod", {**stack_config("prod"), **stack_secrets("prod", tls_pair)[0], "app": app},
+                    stack_secrets("prod", tls_pair)[1], mocks=mocks)
+    assert mocks.resources == []
+    # ... and the pack still refuses it on a container declared by other means.
+    resources = [(typ, name, set_env(props, "JWT_EXPIRES_IN", "4w") if typ == CONTAINER and "app" in name else props)
+                 for typ, name, props in make_stack("prod")]
+    found = check(resources, "prod")
     assert {p for p, _, _ in found} == {"openwebui-bound-jwt-lifetime"}
     assert len(found) == 2  # both replicas
 
@@ -61,5 +72,9 @@ def test_unbounded_jwt_in_prod_is_refused(tls_pair):
 def test_prod_bind_ip_must_be_listed_in_the_policy_config(tls_pair):
     proxy = dict(stack_config("prod")["proxy"])
     proxy["bindIp"] = "0.0.0.0"
-    found = mandatory_violations(declared("prod", tls_pair, proxy=proxy), "prod")
-    assert {p for p, _, _ in found} == {"docker-container-bind-ports-to-allowed-ips"}
+    with pytest.raises(pulumi.RunError, match=r"openwebui:proxy\.bindIp: 0\.0\.0\.0 publishes on every host"):
+        declared("prod", tls_pair, proxy=proxy)
+    props = make_proxy("prod")
+    props["ports"] = [{**port, "ip": "0.0.0.0"} for port in props["ports"]]
+    resources = [(typ, name, props if name == "proxy-nginx" else p) for typ, name, p in make_stack("prod")]
+    assert {p for p, _, _ in check(resources, "prod")} == {"docker-container-bind-ports-to-allowed-ips"}

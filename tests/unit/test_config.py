@@ -46,7 +46,7 @@ def test_stack_files_are_valid(tls_pair):
     ("dev", {"proxy": {"bindIp": "localhost"}}, "proxy.bindIp", "not an IP address"),
     ("dev", {"proxy": {"clientMaxBodySize": "lots"}}, "proxy.clientMaxBodySize", "nginx size"),
     ("dev", {"database": {"type": "oracle"}}, "database.type", "'sqlite', 'postgresql' or 'mysql'"),
-    ("dev", {"database": {"type": "postgresql", "adminUser": "a"}}, "database", "needs `host`"),
+    ("dev", {"database": {"type": "postgresql", "adminUser": "a"}}, "database.host", "server's name or IP"),
     ("dev", {"database": {"type": "sqlite", "host": "db host"}}, "database.host", "not a hostname"),
     ("dev", {"database": {"type": "sqlite", "pasword": "x"}}, "database.pasword", "not a known setting"),
     ("dev", {"imageTag": "x"}, "imageTag", "not a known setting"),
