@@ -709,12 +709,6 @@ class Settings(_Model):
         if self.environment != "prod":
             return []
         problems: list[tuple[str, str]] = []
-        for key, ref in self.image_references().items():
-            parsed = parse_image_ref(ref)
-            if parsed.floating:
-                problems.append((key, f"{ref!r} floats ({parsed.describe()}); prod needs a pinned tag such "
-                                 "as v1.2.3-slim, git-<sha>-slim, or an @sha256: digest (CIS Docker 4.x/5.x: "
-                                 "run known, reviewed images)"))
         if self.tls.mode == "self-signed":
             problems.append(("tls.mode", "prod needs a real certificate: `provided` with tlsCertificate "
                              "and tlsPrivateKey"))
@@ -730,6 +724,13 @@ class Settings(_Model):
         passes exactly that file), said here first and against the key."""
         rules = pack_rules(self.environment)
         problems: list[tuple[str, str]] = []
+        if self.environment == "prod" or not rules.allow_floating_tags:
+            for key, ref in self.image_references().items():
+                parsed = parse_image_ref(ref)
+                if parsed.floating:
+                    problems.append((key, f"{ref!r} floats ({parsed.describe()}); {self.environment} needs "
+                                     "a pinned tag such as v1.2.3-slim, git-<sha>-slim, or an @sha256: digest, "
+                                     "so what runs is what was reviewed (supply chain; CIS Docker 4.x)"))
         ip = ipaddress.ip_address(self.proxy.bind_ip)
         if ip.is_unspecified and not rules.allow_all_interfaces:
             problems.append(("proxy.bindIp", f"{self.proxy.bind_ip} publishes on every host interface; "
@@ -775,6 +776,7 @@ class PackRules:
     """The parts of a policy pack config file the config model can check before any resource exists."""
 
     source: str
+    allow_floating_tags: bool
     allowed_host_ips: frozenset
     allow_all_interfaces: bool
     allowed_privileged_ports: frozenset
@@ -799,6 +801,7 @@ def pack_rules(environment: str) -> PackRules:
     jwt_max = get("openwebui-bound-jwt-lifetime", "maxExpiresIn", "7d")
     return PackRules(
         source=f"policy/config/{environment}.json",
+        allow_floating_tags=bool(get("docker-image-require-pinned-tag", "allowFloatingTags", False)),
         allowed_host_ips=frozenset(ipaddress.ip_address(ip) for ip in
                                    get("docker-container-bind-ports-to-allowed-ips", "allowedHostIps", [])),
         allow_all_interfaces=bool(get("docker-container-bind-ports-to-allowed-ips", "allowAllInterfaces", False)),

@@ -49,7 +49,7 @@ _KIND_ALIASES: Final = {
 }
 
 # A CA path must survive Open WebUI's decode-and-reappend of ssl query parameters.
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*$")
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*\Z")
 
 
 class DatabaseUrlError(ValueError):
@@ -195,8 +195,9 @@ def mask_url(url: str) -> str:
 # Quoting with the drivers' tools is always done as well; these rules keep names portable across psql,
 # pg_dump, mysqldump, Open WebUI's URL handling and shell scripts, and turn mistakes into config errors.
 
-_PG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]*$")
-_MYSQL_NAME = re.compile(r"^[A-Za-z0-9_$-]+$")
+# `\Z`, not `$`: `$` also matches before a final newline, and "name\n" would pass.
+_PG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]*\Z")
+_MYSQL_NAME = re.compile(r"^[A-Za-z0-9_$-]+\Z")
 _PG_RESERVED_ROLES = frozenset({"public", "none", "current_user", "session_user", "current_role"})
 
 
@@ -236,7 +237,7 @@ def validate_mysql_identifier(name: str | None, *, what: str = "name", max_len: 
     return None
 
 
-_MYSQL_HOST = re.compile(r"^[A-Za-z0-9._:%/-]+$")
+_MYSQL_HOST = re.compile(r"^[A-Za-z0-9._:%/-]+\Z")
 
 
 def validate_mysql_host(host: str | None, *, allow_any_host: bool = False) -> str | None:

@@ -9,13 +9,13 @@ from typing import Optional
 # Seed 000's tags: `vX.Y.Z-slim` and `git-<sha>-slim` are pinned; `slim`, `main-slim`, `main`,
 # `latest` follow a branch. Full release numbers (`0.12.4`, Debian's `1.22.1-9-deb12u11`) are pinned
 # too; `1` or `1.2` are not (they move with releases). The policy pack applies the same rule.
-_PINNED_TAG = re.compile(r"^(v?[0-9]+\.[0-9]+\.[0-9]+(-[A-Za-z0-9][A-Za-z0-9._-]*)?|git-[0-9a-f]{7,40}(-slim)?)$")
+_PINNED_TAG = re.compile(r"^(v?[0-9]+\.[0-9]+\.[0-9]+(-[A-Za-z0-9][A-Za-z0-9._-]*)?|git-[0-9a-f]{7,40}(-slim)?)\Z")
 _FLOATING_TAGS = frozenset({"latest", "main", "slim", "main-slim", "dev", "nightly", "edge",
                             "stable", "cuda", "ollama"})
 _REFERENCE = re.compile(
     r"^(?P<name>[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*)"
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(@(?P<digest>sha256:[0-9a-f]{64}))?$"
+    r"(@(?P<digest>sha256:[0-9a-f]{64}))?\Z"
 )
 
 

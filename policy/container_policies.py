@@ -554,11 +554,12 @@ PIN_SCHEMA: Final = schema(
     }
 )
 
-_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# `\Z`, not `$`: `$` also matches before a final newline ("v1.2.3\n" is not a pinned tag).
+_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}\Z")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 _PINNED_TAGS: Final = (
-    re.compile(r"^v?\d+\.\d+\.\d+(?:-[A-Za-z0-9][A-Za-z0-9._-]*)?$"),  # v1.2.3, 1.2.3, v1.2.3-slim, 7.4.1-alpine
-    re.compile(r"^git-[0-9a-f]{7,40}(?:-slim)?$"),  # git-<sha>-slim
+    re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(?:-[A-Za-z0-9][A-Za-z0-9._-]*)?\Z"),  # v1.2.3, 1.2.3, v1.2.3-slim, 7.4.1-alpine
+    re.compile(r"^git-[0-9a-f]{7,40}(?:-slim)?\Z"),  # git-<sha>-slim
 )
 
 
@@ -575,6 +576,9 @@ def split_image_reference(reference: str) -> tuple[str, str | None, str | None]:
 
 def image_pin_problem(reference: str) -> str | None:
     """Why ``reference`` can change under the same name, or None when it is pinned."""
+    if any(char.isspace() or not char.isprintable() for char in reference):
+        # Stripping would make "v1.2.3\n" look pinned; Docker itself refuses such a name.
+        return f"image {reference!r} contains whitespace or control characters."
     if _IMAGE_ID.match(reference.strip()):
         return None  # an image id (what RemoteImage.imageId hands to the container) is content-addressed
     _, tag, digest = split_image_reference(reference)

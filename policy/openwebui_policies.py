@@ -282,6 +282,54 @@ def validate_jwt_lifetime(args: ResourceValidationArgs, report_violation: Report
                 report_violation)
 
 
+# --- privilege and image/database fit ----------------------------------------------------------------
+
+ROLE_SCHEMA: Final = schema(
+    allowedRoles={"type": "array", "items": {"type": "string"}, "default": ["pending", "user"],
+                  "description": "DEFAULT_USER_ROLE values accepted (Open WebUI's roles: pending, user, admin)."},
+)
+
+
+def validate_default_user_role(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    container = app_container(args)
+    if container is None:
+        return
+    allowed = [str(role) for role in setting(args, ROLE_SCHEMA, "allowedRoles")]
+    # Absent is upstream's default, `pending`: new accounts wait for an admin's approval.
+    require_env(container.env, "DEFAULT_USER_ROLE", lambda value: value in allowed,
+                f"one of {', '.join(allowed)} (new accounts get this role without an admin)", report_violation,
+                required=False)
+
+
+MIGRATION_COMMAND: Final = "command:local:Command"
+
+
+def is_upstream_image(reference: str) -> bool:
+    """ghcr.io/open-webui/open-webui (or a local build of it), not the seeds' open-webui-next."""
+    name = reference.partition("@")[0]
+    return name.rsplit("/", 1)[-1].partition(":")[0] == "open-webui"
+
+
+def validate_mysql_needs_next_image(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """Upstream Open WebUI 0.12.4 has no MySQL path: its async engine fails on mysql+pymysql:// URLs."""
+    image, database = None, None
+    if args.resource_type == MIGRATION_COMMAND:
+        environment = raw_props(args.props).get("environment")
+        if isinstance(environment, Mapping):
+            image, database = environment.get("OWUI_APP_IMAGE"), environment.get("OWUI_DATABASE_TYPE")
+    else:
+        container = app_container(args)
+        if container is None or container.labels is UNKNOWN:
+            return
+        image = container.labels.get(IMAGE_LABEL)
+        urls = container.env.values("DATABASE_URL")
+        if urls is not UNKNOWN and urls:
+            database = "mysql" if any(str(url).startswith("mysql") for url in urls) else "other"
+    if isinstance(image, str) and database == "mysql" and is_upstream_image(image):
+        report_violation(f"image {image!r} is upstream Open WebUI, which cannot use MySQL (no MySQL path in "
+                         "0.12.4); use the open-webui-next image or PostgreSQL.", None)
+
+
 # --- secrets -----------------------------------------------------------------------------------------
 
 SECRETS_SCHEMA: Final = schema(
@@ -438,6 +486,21 @@ OPENWEBUI_POLICIES: Final[list[ResourceValidationPolicy]] = [
         "Open WebUI tokens expire within the configured maximum (7d by default) in the enforced environments; "
         "set JWT_EXPIRES_IN to a bounded duration, not -1 or 0.",
         validate_jwt_lifetime, Severity.MEDIUM, "Set JWT_EXPIRES_IN to e.g. 12h or 7d.", JWT_SCHEMA,
+    ),
+    _app_policy(
+        "openwebui-restrict-default-user-role",
+        "Open WebUI's DEFAULT_USER_ROLE, the role of every account not made by an admin, is one the policy "
+        "config allows (never admin; only pending in prod); set DEFAULT_USER_ROLE=pending.",
+        validate_default_user_role, Severity.HIGH,
+        "Set DEFAULT_USER_ROLE=pending (openwebui:app.defaultUserRole) and approve new users in the admin panel.",
+        ROLE_SCHEMA,
+    ),
+    _app_policy(
+        "openwebui-require-next-image-for-mysql",
+        "Only the open-webui-next image may use MySQL: upstream Open WebUI 0.12.4 has no MySQL path, whatever "
+        "the stack's imageVariant says; use open-webui-next or PostgreSQL.",
+        validate_mysql_needs_next_image, Severity.HIGH,
+        "Set openwebui:image to the open-webui-next image, or openwebui:database.type to postgresql.",
     ),
     _app_policy(
         "openwebui-require-https-url",

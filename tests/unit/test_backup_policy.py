@@ -31,7 +31,9 @@ def test_backup_container_passes_every_mandatory_policy(environment, tls_pair):
 
 
 def test_a_floating_tools_image_is_refused_for_the_backup_job(tls_pair):
-    migration = {**stack_config("staging").get("migration", {}), "toolsImage": "openwebui-local/tools:latest"}
-    mocks = declared("staging", tls_pair, migration=migration, backup={"enabled": True})
+    # The config model refuses a floating tag on staging first, so declare on dev (whose pack config allows
+    # floating tags) and judge with staging's pack config: the pack must still refuse it on its own.
+    migration = {**stack_config("dev").get("migration", {}), "toolsImage": "openwebui-local/tools:latest"}
+    mocks = declared("dev", tls_pair, migration=migration, backup={"enabled": True})
     found = mandatory_violations(mocks, "staging")
     assert ("docker-image-require-pinned-tag", "tools-image") in {(p, n) for p, n, _ in found}
