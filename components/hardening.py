@@ -41,7 +41,10 @@ class ContainerProfile:
 # Inputs the docker provider treats as updatable but whose Update never reaches the running container (it
 # applies only restart policy and memory: docs/provider-contract.md rows C6, C13 and the Update note). A change of one
 # of them must replace the container, or the new value would exist only in the state.
-REPLACE_ON_CHANGES = ["healthcheck", "tmpfs"]
+# "#initerror": a container whose create failed after it existed (a `wait` that timed out) is recorded with init
+# errors; the provider's Update would accept it as it is on the next `up` (rows P3, P4). The engine's special key
+# makes that next `up` replace it instead (pulumi pkg/resource/deploy/step_generator.go, applyReplaceOnChanges).
+REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "#initerror"]
 # Seconds a container gets to stop on delete or replacement. The provider stops with destroyGraceSeconds
 # (default 0: killed at once), not with stopTimeout (row C32).
 STOP_GRACE_SECONDS = 30

@@ -7,6 +7,9 @@ stored OAuth tokens.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from dataclasses import dataclass
 from typing import Optional
 
@@ -24,9 +27,15 @@ class SecretsArgs:
     with_redis_password: bool = False
 
 
-def fernet_key_from_base64(standard_b64: str) -> str:
-    """A Fernet key is 32 random bytes in URL-safe base64 (44 characters)."""
-    return standard_b64.replace("+", "-").replace("/", "_")
+def fernet_key_from_password(password: str) -> str:
+    """A Fernet key (32 bytes, URL-safe base64) derived from a generated password.
+
+    Not pulumi-random's RandomBytes: its resource id is the base64 value itself, stored in plain text in the
+    state (pulumi-random provider/resources.go computeRandomBytesID; docs/provider-contract.md R11). A
+    RandomPassword's id is "none" and its result is secret (R8); 64 characters from 62 carry ~381 bits, which
+    SHA-256 folds into the key's 256.
+    """
+    return base64.urlsafe_b64encode(hashlib.sha256(password.encode("utf-8")).digest()).decode("ascii")
 
 
 class AppSecrets(pulumi.ComponentResource):
@@ -40,9 +49,8 @@ class AppSecrets(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:Secrets", name, None, opts)
 
         self.webui_secret_key = self._password(f"{name}-webui-secret-key", 64, special=False)
-        oauth_bytes = random.RandomBytes(f"{name}-oauth-session-key", length=32,
-                                         opts=child_opts(self))
-        self.oauth_session_key = pulumi.Output.secret(oauth_bytes.base64.apply(fernet_key_from_base64))
+        self.oauth_session_key = pulumi.Output.secret(
+            self._password(f"{name}-oauth-session-key", 64, special=False).apply(fernet_key_from_password))
         if args.admin_password is not None:
             self.admin_password = pulumi.Output.secret(args.admin_password)
         else:

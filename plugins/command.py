@@ -1,6 +1,6 @@
 """Contract double for pulumi-command's ``command:local:Command`` (provider/pkg/provider/local/).
 
-Rows K1-K8 of docs/provider-contract.md: a change of ``triggers`` replaces; any other input change is an update
+Rows K1-K12 of docs/provider-contract.md: a change of ``triggers`` replaces; any other input change is an update
 that runs ``update`` (or, without one, ``create``) again; ``delete`` runs on delete when given; the command runs
 under the interpreter (default ``/bin/sh -c``) with the provider's environment plus ``environment``; a failing
 command fails the step with its exit status and output.
@@ -31,10 +31,10 @@ def run_command(command: str, inputs: Props, previous: Props | None, timeout: fl
                               env=env, capture_output=True, text=True, timeout=timeout or None, check=False)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"command timed out after {timeout:.0f}s") from None
-    stdout, stderr = done.stdout.rstrip("\n"), done.stderr.rstrip("\n")
+    stdout, stderr = done.stdout.removesuffix("\n"), done.stderr.removesuffix("\n")  # K4: one newline
     if done.returncode != 0:
-        raise RuntimeError(f"exit status {done.returncode}: running {command!r}:\n"
-                           f"Stdout: {stdout[-2000:]}\nStderr: {stderr[-4000:]}")
+        # K7: upstream's message is the exit error, the command and the interleaved output.
+        raise RuntimeError(f"exit status {done.returncode}: running {command!r}:\n{stdout[-2000:]}\n{stderr[-4000:]}")
     return stdout, stderr
 
 

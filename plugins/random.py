@@ -1,6 +1,6 @@
 """Contract double for pulumi-random (terraform-provider-random): RandomPassword and RandomBytes.
 
-Rows R1-R9 of docs/provider-contract.md. Every input of both resources requires replacement (the upstream
+Rows R1-R13 of docs/provider-contract.md. Every input of both resources requires replacement (the upstream
 schemas mark each attribute RequiresReplace), so Diff never updates in place and Read hands the state back.
 Values come from the operating system's CSPRNG (``secrets``), as upstream's ``crypto/rand``.
 """
@@ -48,9 +48,10 @@ class RandomPassword(ResourceType):
     token = "random:index/randomPassword:RandomPassword"
 
     def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
+        # R12: the checked inputs are the program's own; the schema defaults appear in the outputs (R2-R4).
         checked = {**PASSWORD_DEFAULTS, **news}
         if has_unknown(checked):
-            return checked
+            return news
         length = checked.get("length")
         if not isinstance(length, (int, float)) or int(length) < 1:
             raise CheckFailed([("length", "length must be at least 1")])
@@ -58,15 +59,20 @@ class RandomPassword(ResourceType):
         if int(length) < minimum:
             # resource_password.go: length validator AtLeastSumOf(min_upper, min_lower, min_numeric, min_special)
             raise CheckFailed([("length", f"length must be at least the sum of the minimums ({minimum})")])
-        return checked
+        return news
 
     def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        return property_diff(olds, news, PASSWORD_INPUTS, force_new=lambda _: True)
+        planned = {**PASSWORD_DEFAULTS, **news}
+        if olds.get("overrideSpecial") == "" and "overrideSpecial" not in news:
+            planned["overrideSpecial"] = ""  # R5: "" -> null is not a change
+        return property_diff(olds, planned, PASSWORD_INPUTS, force_new=lambda _: True)
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
-        result = generate_string(inputs)
-        hashed = bcrypt.hashpw(result.encode(), bcrypt.gensalt()).decode()
-        return "none", {**inputs, "result": result, "bcryptHash": hashed}
+        planned = {**PASSWORD_DEFAULTS, **inputs}
+        result = generate_string(planned)
+        # R8: bcrypt at the default cost over the first 72 bytes.
+        hashed = bcrypt.hashpw(result.encode()[:72], bcrypt.gensalt()).decode()
+        return "none", {**planned, "result": result, "bcryptHash": hashed}
 
 
 class RandomBytes(ResourceType):
@@ -85,8 +91,8 @@ class RandomBytes(ResourceType):
         raw = secrets.token_bytes(int(inputs["length"]))
         encoded = base64.b64encode(raw).decode()
         outputs: dict[str, Any] = {**inputs, "base64": encoded, "hex": raw.hex()}
-        # The id is never secret in the state: upstream uses a constant, not the value.
-        return "none", outputs
+        # R11: upstream's id is the base64 value itself, in plain text (which is why the program uses none).
+        return encoded, outputs
 
 
 TYPES = (RandomPassword(), RandomBytes())

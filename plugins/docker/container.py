@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
-import tempfile
 import time
+from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any
 
-from components.docker_forms import canonical, cpus_form, format_ns
-from plugins.docker.cli import docker, inspect
+from components.docker_forms import canonical, cpus_form, format_ns, parse
+from plugins.docker.cli import api, docker, inspect
 from plugins.protocol import UNKNOWN, Diff, InitFailed, Props, ResourceType, has_unknown, property_diff
 
 
@@ -233,27 +232,81 @@ def _mb(value: Any) -> int:
 
 
 def _create(inputs: Props) -> str:
-    """`docker create` with every input the program uses; secret env values never reach an argument list."""
-    args = ["create", "--name", inputs["name"]]
-    pairs = [item.split("=", 1) for item in inputs.get("envs") or []]
-    multiline = {key: value for key, value in pairs if "\n" in value}
-    env_file = tempfile.NamedTemporaryFile("w", delete=False, prefix="env-")  # noqa: SIM115 - unlinked below
-    try:
-        os.chmod(env_file.name, 0o600)
-        env_file.writelines(f"{key}={value}\n" for key, value in pairs if key not in multiline)
-        env_file.close()
-        args += ["--env-file", env_file.name, *[f"--env={key}" for key in multiline]]
-        args += _flags(inputs)
-        args.append(inputs["image"])
-        args += inputs.get("command") or []
-        container_id = docker(*args, env=multiline).stdout.strip()
-    finally:
-        os.unlink(env_file.name)
+    """ContainerCreate with the config and host config upstream builds from the same inputs (C33,
+    KD:cfuncs resourceDockerContainerCreate); the request (secret env values included) goes over a pipe."""
+    config, host = container_config(inputs)
+    created = api("POST", f"/containers/create?name={quote(inputs['name'])}", {**config, "HostConfig": host})
+    container_id = str(created["Id"])
     try:
         _connect_networks(container_id, inputs)
     except RuntimeError as exc:
         raise InitFailed(container_id, {**inputs, "id": container_id}, str(exc)) from None
     return container_id
+
+
+def container_config(inputs: Props) -> tuple[Props, Props]:
+    """(Config, HostConfig) of the Engine API for the inputs the program uses."""
+    config: Props = {"Image": inputs["image"], "Env": list(inputs.get("envs") or []),
+                     "Labels": {item["label"]: item["value"] for item in inputs.get("labels") or []}}
+    for key, name in (("command", "Cmd"), ("entrypoints", "Entrypoint")):
+        if inputs.get(key):
+            config[name] = list(inputs[key])
+    for key, name in (("user", "User"), ("workingDir", "WorkingDir"), ("hostname", "Hostname"),
+                      ("stopSignal", "StopSignal")):
+        if inputs.get(key):
+            config[name] = inputs[key]
+    if inputs.get("stopTimeout"):
+        config["StopTimeout"] = int(inputs["stopTimeout"])
+    health = inputs.get("healthcheck")
+    if health:
+        config["Healthcheck"] = {
+            "Test": list(health.get("tests") or []), "Retries": int(health.get("retries") or 0),
+            **{api_key: parse(health[key]) for key, api_key in (
+                ("interval", "Interval"), ("timeout", "Timeout"), ("startPeriod", "StartPeriod"),
+                ("startInterval", "StartInterval")) if health.get(key)}}
+    host: Props = {
+        "RestartPolicy": {"Name": inputs.get("restart") or "no",
+                          "MaximumRetryCount": int(inputs.get("maxRetryCount") or 0)},
+        "ReadonlyRootfs": bool(inputs.get("readOnly")), "Privileged": bool(inputs.get("privileged")),
+        "AutoRemove": bool(inputs.get("rm")), "LogConfig": {"Type": inputs.get("logDriver") or "",
+                                                            "Config": dict(inputs.get("logOpts") or {})},
+        "NetworkMode": inputs.get("networkMode") or "bridge", "Init": bool(inputs.get("init")),
+        "Mounts": [{"Type": m["type"], "Source": m["source"], "Target": m["target"],
+                    "ReadOnly": bool(m.get("readOnly"))} for m in inputs.get("mounts") or []],
+    }
+    if inputs.get("tmpfs"):
+        host["Tmpfs"] = dict(inputs["tmpfs"])
+    capabilities = inputs.get("capabilities") or {}
+    if capabilities:
+        host["CapAdd"], host["CapDrop"] = list(capabilities.get("adds") or []), list(capabilities.get("drops") or [])
+    if inputs.get("securityOpts"):
+        host["SecurityOpt"] = list(inputs["securityOpts"])
+    if inputs.get("memory"):
+        host["Memory"] = _mb(inputs["memory"]) * 1024 * 1024
+    if inputs.get("memorySwap"):
+        swap = _mb(inputs["memorySwap"])
+        host["MemorySwap"] = swap if swap < 0 else swap * 1024 * 1024
+    if inputs.get("cpus"):
+        host["NanoCpus"] = int(round(float(inputs["cpus"]) * 1e9))
+    if inputs.get("cpuShares"):
+        host["CpuShares"] = int(inputs["cpuShares"])
+    if inputs.get("hosts"):
+        host["ExtraHosts"] = [f"{h['host']}:{h['ip']}" for h in inputs["hosts"]]
+    if inputs.get("shmSize"):
+        host["ShmSize"] = _mb(inputs["shmSize"]) * 1024 * 1024
+    if inputs.get("sysctls"):
+        host["Sysctls"] = dict(inputs["sysctls"])
+    binds = [f"{v.get('hostPath') or v.get('volumeName')}:{v['containerPath']}{':ro' if v.get('readOnly') else ''}"
+             for v in inputs.get("volumes") or []]
+    if binds:
+        host["Binds"] = binds
+    if inputs.get("ports"):
+        config["ExposedPorts"] = {f"{int(p['internal'])}/{p.get('protocol', 'tcp')}": {} for p in inputs["ports"]}
+        host["PortBindings"] = {
+            f"{int(p['internal'])}/{p.get('protocol', 'tcp')}": [
+                {"HostIp": p.get("ip") or "0.0.0.0", "HostPort": str(int(p["external"])) if p.get("external") else ""}]
+            for p in inputs["ports"]}
+    return config, host
 
 
 def _connect_networks(container_id: str, inputs: Props) -> None:
@@ -271,10 +324,6 @@ def _connect_networks(container_id: str, inputs: Props) -> None:
         docker(*args, network["name"], container_id)
 
 
-def _labels(inputs: Props) -> list[str]:
-    return [f"--label={item['label']}={item['value']}" for item in inputs.get("labels") or []]
-
-
 def _update_flags(inputs: Props) -> list[str]:
     restart = inputs.get("restart") or "no"
     if restart == "on-failure" and inputs.get("maxRetryCount"):
@@ -287,65 +336,6 @@ def _update_flags(inputs: Props) -> list[str]:
         flags += ["--memory-swap", "-1" if swap < 0 else f"{swap}m"]
     if inputs.get("cpuShares"):
         flags += ["--cpu-shares", str(int(inputs["cpuShares"]))]
-    return flags
-
-
-def _flags(inputs: Props) -> list[str]:
-    flags = _labels(inputs)
-    if inputs.get("user"):
-        flags += ["--user", inputs["user"]]
-    if inputs.get("readOnly"):
-        flags.append("--read-only")
-    for path, options in (inputs.get("tmpfs") or {}).items():
-        flags += ["--tmpfs", f"{path}:{options}" if options else path]
-    capabilities = inputs.get("capabilities") or {}
-    flags += [f"--cap-drop={c}" for c in capabilities.get("drops") or []]
-    flags += [f"--cap-add={c}" for c in capabilities.get("adds") or []]
-    flags += [f"--security-opt={o}" for o in inputs.get("securityOpts") or []]
-    if inputs.get("privileged"):
-        flags.append("--privileged")
-    flags += _update_flags(inputs)
-    if inputs.get("cpus"):
-        flags += ["--cpus", str(inputs["cpus"])]
-    health = inputs.get("healthcheck")
-    if health:
-        tests = health["tests"]
-        command = tests[1] if tests[0] == "CMD-SHELL" else shlex.join(tests[1:])
-        flags += ["--health-cmd", command, "--health-interval", health.get("interval", "0s"),
-                  "--health-timeout", health.get("timeout", "0s"),
-                  "--health-retries", str(int(health.get("retries", 0))),
-                  "--health-start-period", health.get("startPeriod", "0s")]
-    if inputs.get("logDriver"):
-        flags += ["--log-driver", inputs["logDriver"]]
-        flags += [f"--log-opt={k}={v}" for k, v in (inputs.get("logOpts") or {}).items()]
-    if inputs.get("networkMode"):
-        flags += ["--network", inputs["networkMode"]]
-    for port in inputs.get("ports") or []:
-        flags += ["-p", f"{port.get('ip', '0.0.0.0')}:{int(port['external'])}:{int(port['internal'])}"
-                        f"/{port.get('protocol', 'tcp')}"]
-    for mount in inputs.get("mounts") or []:
-        spec = f"type={mount['type']},source={mount['source']},target={mount['target']}"
-        flags += ["--mount", spec + (",readonly" if mount.get("readOnly") else "")]
-    for volume in inputs.get("volumes") or []:
-        source = volume.get("hostPath") or volume.get("volumeName")
-        flags += ["-v", f"{source}:{volume['containerPath']}{':ro' if volume.get('readOnly') else ''}"]
-    for host in inputs.get("hosts") or []:
-        flags += ["--add-host", f"{host['host']}:{host['ip']}"]
-    if inputs.get("stopTimeout"):
-        flags += ["--stop-timeout", str(int(inputs["stopTimeout"]))]
-    if inputs.get("stopSignal"):
-        flags += ["--stop-signal", inputs["stopSignal"]]
-    if inputs.get("entrypoints"):
-        flags += ["--entrypoint", inputs["entrypoints"][0]]
-    if inputs.get("workingDir"):
-        flags += ["--workdir", inputs["workingDir"]]
-    if inputs.get("hostname"):
-        flags += ["--hostname", inputs["hostname"]]
-    if inputs.get("init"):
-        flags.append("--init")
-    if inputs.get("shmSize"):
-        flags += ["--shm-size", f"{_mb(inputs['shmSize'])}m"]
-    flags += [f"--sysctl={k}={v}" for k, v in (inputs.get("sysctls") or {}).items()]
     return flags
 
 

@@ -10,15 +10,23 @@ from cryptography.fernet import Fernet
 from components.images import parse_image_ref
 from components.migration import parse_revision
 from components.proxy import NginxConfigArgs, render_nginx_conf
-from components.secrets import fernet_key_from_base64
+from components.secrets import fernet_key_from_password
 from tests.conftest import is_secret_input, run_program, stack_config, unsecret
 
 
-def test_fernet_key_from_random_bytes_is_valid():
+def test_fernet_key_from_a_generated_password_is_valid_and_stable():
     for _ in range(50):
-        key = fernet_key_from_base64(base64.b64encode(os.urandom(32)).decode())
-        assert len(key) == 44
+        password = base64.b64encode(os.urandom(48)).decode()
+        key = fernet_key_from_password(password)
+        assert len(key) == 44 and key == fernet_key_from_password(password)
         Fernet(key).decrypt(Fernet(key).encrypt(b"token"))
+    assert fernet_key_from_password("a") != fernet_key_from_password("b")
+
+
+def test_no_random_bytes_resource_whose_id_would_be_the_secret():
+    # pulumi-random keeps a RandomBytes' value as its plain-text id (docs/provider-contract.md R11).
+    mocks = run_program("dev", stack_config("dev"))
+    assert mocks.of_type("random:index/randomBytes:RandomBytes") == []
 
 
 def test_secrets_reach_containers_only_as_secrets():
