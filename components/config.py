@@ -116,6 +116,11 @@ def _no_control(value: Any, *, multiline: bool = False) -> None:
                              "write the value on one line of printable text")
 
 
+def _is_object_field(annotation: Any) -> bool:
+    args = getattr(annotation, "__args__", (annotation,))
+    return any(isinstance(a, type) and issubclass(a, BaseModel) for a in args)
+
+
 def _is_number_field(annotation: Any) -> bool:
     args = getattr(annotation, "__args__", (annotation,))
     return any(a in (int, float) for a in args) and bool not in args
@@ -130,8 +135,10 @@ class _Model(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _plain_values(cls, value: Any, info: Any) -> Any:
-        _no_control(value, multiline=info.field_name in _MULTILINE_KEYS)
         field = cls.model_fields.get(info.field_name)
+        # A nested object checks its own fields, so the message names the exact key inside it.
+        if not (isinstance(value, dict) and field is not None and _is_object_field(field.annotation)):
+            _no_control(value, multiline=info.field_name in _MULTILINE_KEYS)
         if isinstance(value, bool) and field is not None and _is_number_field(field.annotation):
             # pydantic would read `true` as 1: a boolean where a number belongs is a mistake, not a count.
             raise ValueError(f"must be a number, not {str(value).lower()}")
@@ -264,8 +271,8 @@ class DatabaseSettings(_Model):
                                  "allowed to create databases and users; its password goes in "
                                  "openwebui:databaseAdminPassword (--secret)"))
             if self.ssl_mode in ("verify-ca", "verify-full") and not self.ssl_ca_file:
-                problems.append(("database.sslCaFile", f"database.sslMode {self.ssl_mode} needs the "
-                                 "server's CA certificate file here"))
+                problems += [(key, f"database.sslMode {self.ssl_mode} needs the server's CA certificate "
+                              "file in database.sslCaFile") for key in ("database.sslMode", "database.sslCaFile")]
             problems += self._identifier_problems()
         if self.type == "mysql":
             if not self.user_host:

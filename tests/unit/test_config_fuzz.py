@@ -53,14 +53,14 @@ NAMESPACE = "openwebui"
 _COMMON = dict(deadline=None, database=None, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                       HealthCheck.filter_too_much])
-settings.register_profile("ci", derandomize=True, max_examples=600, **_COMMON)
+settings.register_profile("ci", derandomize=True, max_examples=1500, **_COMMON)
 settings.register_profile("nightly", derandomize=False, max_examples=20_000, **_COMMON)
 PROFILE = os.environ.get("OWUI_FUZZ_PROFILE", "ci")
 if PROFILE not in ("ci", "nightly"):
     raise RuntimeError(f"OWUI_FUZZ_PROFILE={PROFILE!r}: use ci or nightly")
 CONFIG_EXAMPLES = settings.get_profile(PROFILE).max_examples
-# Running the program is ~50x slower than validating: fewer examples, but only accepted configs count.
-PROGRAM_EXAMPLES = max(60, CONFIG_EXAMPLES // 6)
+# Running the program is ~50x slower than validating, but only the accepted sixth of the examples runs it.
+PROGRAM_EXAMPLES = max(100, CONFIG_EXAMPLES // 3)
 
 
 # --- the config surface ----------------------------------------------------------------------------------
@@ -272,8 +272,10 @@ def load(stack: str, values: dict[str, Any]):
 
 
 def named(key: str, problem_keys: set[str]) -> bool:
-    """The changed key is named: itself, a key inside it (a changed object), or the map that holds it."""
-    return any(k == key or k.startswith(key + ".") or key.startswith(k + ".") for k in problem_keys)
+    """The changed key is named: itself, a key inside it (a changed object), or, for an entry of a map
+    such as app.extraEnv, the map's key. Never just the object around it."""
+    return any(k == key or k.startswith(key + ".")
+               or (key.startswith(k + ".") and ALL_KEYS.get(k) is False) for k in problem_keys)
 
 
 def check_rejection(err: ConfigError, key: str, value: Any) -> None:
