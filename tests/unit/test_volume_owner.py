@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,21 @@ def test_take_over_chowns_everything_but_never_follows_symlinks(tmp_path):
     assert os.stat(outside).st_uid == 0
     assert tool("check", "4242", "4243", str(data)).returncode == 0
     assert tool("check", "1000", "1000", str(data)).returncode == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to run with CAP_CHOWN alone, as the step's container does")
+def test_take_over_with_chown_alone_reaches_a_private_root_directory(tmp_path):
+    # Root without DAC capabilities lists a 0700 directory through its owner bits only while it is
+    # still root's: the tree must be read before anything is handed over.
+    data = tree(tmp_path)
+    (data / "secret").mkdir(mode=0o700)
+    (data / "secret" / "key").write_text("k")
+    result = subprocess.run(["setpriv", "--bounding-set", "-all,+chown", sys.executable, str(TOOL),
+                             "take-over", "4242", "4242", str(data)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["errors"] == 0
+    assert os.stat(data / "secret" / "key").st_uid == 4242
 
 
 def test_owner_of_a_missing_directory_is_absent(tmp_path):
