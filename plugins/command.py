@@ -45,7 +45,7 @@ class Command(ResourceType):
         return {**DEFAULTS, **news}
 
     def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        return property_diff({**DEFAULTS, **(old_inputs or olds)}, news, INPUTS,
+        return property_diff({**DEFAULTS, **(old_inputs or olds)}, {**DEFAULTS, **news}, INPUTS,
                              force_new=lambda name: name in FORCE_NEW)
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:

@@ -1,0 +1,61 @@
+"""Conformance of the docker double's RemoteImage, Network and Volume (I*, N*, V* rows) on the real daemon."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from plugins.docker.image import RemoteImage
+from plugins.docker.network import Network, Volume
+
+pytestmark = pytest.mark.docker
+IMAGE, NETWORK, VOLUME = RemoteImage(), Network(), Volume()
+
+
+def test_i4_i5_i6_local_image_used_with_its_content_id(tiny_image: str) -> None:
+    resource_id, outputs = IMAGE.create("img", {"name": tiny_image, "keepLocally": True}, 0)
+    real_id = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", tiny_image], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    assert outputs["imageId"] == real_id and resource_id == real_id + tiny_image
+    assert outputs["repoDigest"] == ""  # built locally
+    assert IMAGE.diff(resource_id, outputs, {"name": "other:1", "keepLocally": True}, {}).replaces == ["name"]
+    assert IMAGE.diff(resource_id, outputs, {"name": tiny_image, "keepLocally": False}, {}).replaces == []
+    IMAGE.delete(resource_id, outputs, 0)  # I8: keepLocally -> nothing removed
+    assert IMAGE.read(resource_id, outputs, {}) is not None
+
+
+def test_i7_read_drops_an_image_gone_from_the_daemon(tiny_image: str) -> None:
+    subprocess.run(["docker", "tag", tiny_image, "openwebui-test/gone:1"], check=True)
+    resource_id, outputs = IMAGE.create("img", {"name": "openwebui-test/gone:1"}, 0)
+    IMAGE.delete(resource_id, outputs, 0)  # not kept locally: the tag goes
+    assert subprocess.run(["docker", "image", "inspect", "openwebui-test/gone:1"], capture_output=True).returncode
+    assert IMAGE.read(resource_id, {**outputs, "imageId": "sha256:" + "0" * 64}, {}) is None
+
+
+def test_n1_n8_network_created_replaced_on_any_change_and_dropped_when_gone(cleanup: list) -> None:
+    inputs = NETWORK.check("net", {"name": "owui-double-net", "ipamConfigs": [
+        {"subnet": "172.30.250.0/24", "ipRange": "172.30.250.128/25"}], "labels": [{"label": "a", "value": "b"}]},
+        {}, b"")
+    assert inputs["ipamDriver"] == "default"
+    network_id, state = NETWORK.create("net", inputs, 0)
+    cleanup.append(("network", network_id))
+    found = json.loads(subprocess.run(["docker", "network", "inspect", network_id], capture_output=True,
+                                      text=True, check=True).stdout)[0]
+    assert found["IPAM"]["Config"][0]["Subnet"] == "172.30.250.0/24" and found["Labels"] == {"a": "b"}
+    assert NETWORK.diff(network_id, state, {**inputs, "labels": []}, {}).replaces == ["labels"]
+    NETWORK.delete(network_id, state, 0)
+    assert NETWORK.read(network_id, state, {}) is None
+
+
+def test_v1_v7_volume_create_keeps_an_existing_volume_and_all_inputs_replace(cleanup: list) -> None:
+    subprocess.run(["docker", "volume", "create", "owui-double-vol"], capture_output=True, check=True)
+    cleanup.append(("volume", "owui-double-vol"))
+    subprocess.run(["docker", "run", "--rm", "-v", "owui-double-vol:/d", "openwebui-test/busybox:1", "sh", "-c",
+                    "echo kept > /d/file"], capture_output=True, check=False)
+    volume_id, state = VOLUME.create("vol", VOLUME.check("vol", {"name": "owui-double-vol"}, {}, b""), 0)
+    assert volume_id == "owui-double-vol" and state["mountpoint"]
+    assert VOLUME.diff(volume_id, state, {**state, "labels": [{"label": "x", "value": "y"}]}, {}).replaces
+    VOLUME.delete(volume_id, state, 0)
+    assert VOLUME.read(volume_id, state, {}) is None
