@@ -69,11 +69,15 @@ class Engine:
     def language_host(self) -> str | None:
         return shutil.which("pulumi-language-python", path=self.env["PATH"])
 
-    def stack(self, name: str, work_dir: Path = ROOT, on_output: Callable[[str], None] | None = None) -> Stack:
+    def stack(self, name: str, work_dir: Path = ROOT, on_output: Callable[[str], None] | None = None,
+              program: Callable[[], None] = run_main, with_policy: bool = True) -> Stack:
+        """The stack `name` of the project in work_dir. `program` and `with_policy=False` are for the tests of
+        the engine and the doubles with programs of their own; the project's program always runs with the pack."""
         workspace_stack = auto.create_or_select_stack(
-            stack_name=name, project_name=PROJECT, program=run_main,
+            stack_name=name, project_name=PROJECT, program=program,
             opts=auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars=self.env, pulumi_command=self.command))
-        return Stack(engine=self, stack=workspace_stack, work_dir=work_dir, on_output=on_output or _print)
+        return Stack(engine=self, stack=workspace_stack, work_dir=work_dir, on_output=on_output or _print,
+                     with_policy=with_policy or program is run_main)
 
 
 def _print(line: str) -> None:
@@ -86,6 +90,7 @@ class Stack:
     stack: auto.Stack
     work_dir: Path
     on_output: Callable[[str], None] = _print
+    with_policy: bool = True
     events: list[auto.EngineEvent] = field(default_factory=list)
 
     @property
@@ -113,6 +118,8 @@ class Stack:
 
     # -- operations --------------------------------------------------------------------------------------------
     def _policy(self) -> dict[str, Any]:
+        if not self.with_policy:
+            return {}
         return {"policy_packs": [str(RUN_PACK)], "policy_pack_configs": [policy_config(self.environment())]}
 
     def _run(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
@@ -133,8 +140,9 @@ class Stack:
 
     def _cli_up(self, refresh: bool) -> auto.UpResult:
         policy = self._policy()
-        args = ["up", "--yes", "--skip-preview", "--policy-pack", policy["policy_packs"][0],
-                "--policy-pack-config", policy["policy_pack_configs"][0], *(["--refresh"] if refresh else [])]
+        args = ["up", "--yes", "--skip-preview", *(["--refresh"] if refresh else [])]
+        if policy:
+            args += ["--policy-pack", policy["policy_packs"][0], "--policy-pack-config", policy["policy_pack_configs"][0]]
         done = self.cli(*args, timeout=3600)
         self.on_output(done.stdout)
         if done.returncode != 0:

@@ -24,61 +24,17 @@ from typing import Any
 
 from pulumi import automation as auto
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOLCHAIN = ROOT / "scripts" / "pulumi-toolchain"
+from deploy.toolchain import (  # noqa: F401  (re-exported for the engine tests)
+    ADMIN_PASSWORD_ENV,
+    ROOT,
+    EngineUnavailable,
+    cli_root,
+    parse_exports,
+    toolchain_env,
+)
+
 PROJECT = "openwebui"  # so the program's `openwebui:` config keys are the project's own
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-# A cold machine compiles the CLI (minutes); a cached run answers at once.
-TOOLCHAIN_TIMEOUT_S = 60 * 60
-
-
-class EngineUnavailable(Exception):
-    pass
-
-
-def parse_exports(text: str, current_path: str) -> dict[str, str]:
-    """`export NAME=value` lines (shell-quoted; PATH ends in "$PATH") -> dict."""
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        words = shlex.split(line)
-        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
-            name, value = words[1].split("=", 1)
-            found[name] = value.replace("$PATH", current_path)
-    return found
-
-
-def toolchain_env() -> dict[str, str]:
-    """PATH (CLI, then the venv) and the engine switches from the toolchain script; raises when there is no CLI."""
-    try:
-        done = subprocess.run([str(TOOLCHAIN), "--engine-lite", "--env"], capture_output=True, text=True,
-                              timeout=TOOLCHAIN_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EngineUnavailable(f"{TOOLCHAIN.name}: {exc}") from None
-    if done.returncode != 0:
-        raise EngineUnavailable(f"{TOOLCHAIN.name} --engine-lite exited {done.returncode}: "
-                                f"{done.stderr.strip()[-600:]}")
-    exports = parse_exports(done.stdout, os.environ.get("PATH", ""))
-    if "PATH" not in exports:
-        raise EngineUnavailable(f"{TOOLCHAIN.name} printed no PATH: {done.stdout!r}")
-    return exports
-
-
-# The providers' own fallbacks, emptied for the engine: an admin password can then only reach a provider through
-# the stack's secret config (the engine passes its whole environment to the plugins).
-ADMIN_PASSWORD_ENV = ("OWUI_PG_ADMIN_PASSWORD", "OWUI_MYSQL_ADMIN_PASSWORD")
-
-
-def cli_root(base: dict[str, str], tmp: Path) -> Path:
-    """A directory with bin/pulumi -> the toolchain's CLI: what auto.PulumiCommand(root=...) expects. A symlink is
-    enough: the CLI resolves it and finds the dynamic-provider plugin beside the real binary."""
-    cli = shutil.which("pulumi", path=base["PATH"])
-    if cli is None:
-        raise EngineUnavailable(f"no pulumi on the toolchain PATH {base['PATH']}")
-    (tmp / "bin").mkdir(parents=True, exist_ok=True)
-    link = tmp / "bin" / "pulumi"
-    if not link.exists():
-        link.symlink_to(cli)
-    return tmp
 
 
 @dataclass
