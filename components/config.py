@@ -880,8 +880,9 @@ def validate_tls_pair(certificate: str, private_key: str, hostname: str,
     except x509.ExtensionNotFound:
         names = []
     if names and not any(_host_matches(pattern, hostname) for pattern in names):
-        problems.append(("tlsCertificate", f"is for {', '.join(names)}, not {hostname} "
-                         "(the host of publicUrl)"))
+        # Either key may be the wrong one: name both.
+        problems += [(key, f"the certificate in tlsCertificate is for {', '.join(names)}, not {hostname} "
+                      "(the host of publicUrl)") for key in ("tlsCertificate", "publicUrl")]
     return problems
 
 

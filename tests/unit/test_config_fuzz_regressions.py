@@ -77,6 +77,8 @@ def problems(stack: str, key: str, value: Any) -> dict[str, str]:
     ("prod", "app.jwtExpiresIn", "4w", "app.jwtExpiresIn", "within 7d"),
     ("prod", "adminPassword", "x" * 40, "adminPassword", "repeats"),
     ("staging", "image", "openwebui-local/open-webui:0.12.4" + "x" * 60, "image", "floats"),
+    # The certificate/host mismatch was reported on tlsCertificate only, so changing publicUrl named nothing.
+    ("prod", "publicUrl", "https://chat.example.com" + "x" * 60, "publicUrl", "certificate in tlsCertificate"),
     # Production refuses privilege-granting defaults and upstream Open WebUI on MySQL.
     ("prod", "app.defaultUserRole", "user", "app.defaultUserRole", "pending"),
     ("dev", "app.defaultUserRole", "admin", "app.defaultUserRole", "admin"),
