@@ -27,7 +27,8 @@ def profile(role: str, image: str, user: str, health: list[str], **extra) -> Con
     limits = getattr(settings.resources, role)
     return ContainerProfile(role=role, environment=settings.environment, stack=settings.stack,
                             image_ref=image, user=user, memory_mb=limits.memory_mb,
-                            cpus=limits.cpus, health_command=health, **extra)
+                            cpus=limits.cpus, health_command=health,
+                            health_interval_seconds=limits.health_interval_seconds, **extra)
 
 
 # A private registry (e.g. GHCR with a token) gets its credentials from secret config.

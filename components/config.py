@@ -431,6 +431,8 @@ class ContainerResources(_Model):
     memory_mb: int = Field(..., ge=64, le=1_048_576)
     # Docker's granularity is 0.01 CPU; less is written as "0.00" and means no limit (CIS Docker 5.12).
     cpus: float = Field(..., ge=0.01, le=256)
+    # Seconds between Docker's health checks: short, so deploys see "healthy" soon; longer on a busy host.
+    health_interval_seconds: int = Field(5, ge=1, le=300)
 
 
 def _default_resources() -> dict[str, ContainerResources]:

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from components.docker_forms import cpus_form
+from components.docker_forms import cpus_form, format_ns
 
 TYPE_PREFIX = "openwebui:index"
 ROLE_LABEL = "openwebui.role"
@@ -34,6 +34,7 @@ class ContainerProfile:
     memory_mb: int
     cpus: float
     health_command: list[str]
+    health_interval_seconds: int = 5
     tmpfs: dict[str, str] = field(default_factory=lambda: {"/tmp": "rw,noexec,nosuid,size=256m"})
     health_start_period: str = "30s"
 
@@ -76,7 +77,7 @@ def hardened_container_args(profile: ContainerProfile) -> dict:
         healthcheck=docker.ContainerHealthcheckArgs(
             tests=["CMD", *profile.health_command],
             # Docker runs the first check one interval after start: short, so deploys notice "healthy" soon.
-            interval="5s",
+            interval=format_ns(profile.health_interval_seconds * 10**9),
             timeout="5s",
             retries=6,
             start_period=profile.health_start_period,

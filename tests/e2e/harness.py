@@ -1,79 +1,103 @@
-"""Deploying a stack's declared resources on real Docker (engineless/realize.py) and looking at it."""
+"""Deploying a stack through the real Pulumi engine (deploy/, the same path as scripts/up) and looking at it.
+
+Each RealDeployment has a project directory, file backend and passphrase of its own; its config is written to
+the stack file (plain values) and set with `pulumi config set --secret` from stdin (secret values).
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import secrets
 import subprocess
-from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
 
-from components.migration import parse_revision
-from engineless.program import provider_admin_env
-from tests.conftest import run_program
-from engineless.realize import DockerRealizer
+from pulumi import automation as auto
 
-
-
-@contextmanager
-def _env(extra: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+from deploy.stack import Engine, project_dir, write_stack_file
+from tests.engine.lite import unwrap
 
 
 class RealDeployment:
-    """One stack: `up` with a config (again, to change it), `destroy`, and its outputs."""
+    """One stack: `up` with a config (again, to change it), `preview`, `refresh`, `destroy`, and what it holds."""
 
     def __init__(self, stack: str, values: dict[str, Any], secret_keys: tuple[str, ...] = ()):
-        self.stack = stack
+        self.stack_name = stack
         self.values = dict(values)
         self.secret_keys = secret_keys
-        self.realizer = DockerRealizer()
+        self.directory = Path(tempfile.mkdtemp(prefix=f"owui-{stack}-"))
+        self.engine = Engine.create(state_dir=self.directory / "state", scratch=self.directory,
+                                    passphrase={"PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24)})
+        self.log: list[str] = []
+        self.stack = self.engine.stack(stack, work_dir=project_dir(self.directory / "project"),
+                                       on_output=self.log.append)
+        self._secrets_set: dict[str, Any] = {}
 
-    def _provider_env(self) -> dict[str, str]:
-        # Without the engine the database providers read the admin password from the environment.
-        return provider_admin_env(self.values)
+    def _write_config(self) -> None:
+        write_stack_file(self.stack.work_dir, self.stack_name,
+                         {k: v for k, v in self.values.items() if k not in self.secret_keys})
+        for key in self.secret_keys:
+            if key in self.values and self._secrets_set.get(key) != self.values[key]:
+                self.stack.set_secret(key, self.values[key])
+                self._secrets_set[key] = self.values[key]
 
-    def up(self, **changes: Any) -> None:
-        """Run the program with the config changed as given; raises when a step fails."""
+    def up(self, **changes: Any) -> auto.UpResult:
+        """`up` with the config changed as given; raises DeployError when a step fails."""
         self.values.update(changes)
-        self.realizer.begin()
-        with _env(self._provider_env()):
-            run_program(self.stack, self.values, self.secret_keys, mocks=self.realizer)
-            self.realizer.prune()
+        self._write_config()
+        return self.stack.up()
+
+    def preview(self, expect_no_changes: bool = False, refresh: bool = False) -> auto.PreviewResult:
+        self._write_config()
+        return self.stack.preview(expect_no_changes=expect_no_changes, refresh=refresh)
+
+    def refresh(self) -> auto.RefreshResult:
+        return self.stack.refresh()
 
     def destroy(self) -> None:
-        with _env(self._provider_env()):
-            self.realizer.destroy()
+        self.stack.destroy()
+
+    # -- what the engine recorded --------------------------------------------------------------------------
+    def steps(self) -> list[tuple[str, str]]:
+        """(operation, resource name) of each step of the last run, in the engine's order."""
+        return [(e.res_outputs_event.metadata.op, e.res_outputs_event.metadata.urn.split("::")[-1])
+                for e in self.stack.events if e.res_outputs_event is not None]
+
+    def changed(self) -> list[tuple[str, str]]:
+        return [(op, name) for op, name in self.steps() if op != "same"]
+
+    def resource_ids(self) -> dict[str, str]:
+        return {r["urn"].split("::")[-1]: r.get("id", "") for r in self.stack.resources() if r.get("custom")}
+
+    def output(self, resource: str, key: str) -> Any:
+        found = [r for r in self.stack.resources() if r["urn"].endswith(f"::{resource}")]
+        assert found, f"{resource} is not in the state of {self.stack_name}"
+        return unwrap((found[0].get("outputs") or {}).get(key))
+
+    def stack_output(self, key: str) -> Any:
+        return self.stack.outputs()[key]
 
     @property
     def admin_password(self) -> str:
-        return self.realizer.output("secrets-admin-password", "result")
+        return str(self.stack_output("adminPassword"))
 
     @property
     def ca_certificate(self) -> str:
-        return self.realizer.output("tls-self-signed", "ca_certificate_pem")
+        return str(self.stack_output("caCertificate"))
 
     @property
     def revision(self) -> str:
-        return parse_revision(self.realizer.output("migration-upgrade", "stdout"))
+        return str(self.stack_output("databaseRevision"))
 
     def secret_values(self) -> list[str]:
-        found = []
-        for record in self.realizer.state.values():
-            if record.typ == "random:index/randomPassword:RandomPassword":
-                found.append(record.outputs["result"])
-            elif record.typ == "random:index/randomBytes:RandomBytes":
-                found.append(record.outputs["base64"])
-        return found
+        """Every generated secret (decrypted from the state)."""
+        return [unwrap(r["outputs"]["result"]) for r in self.stack.resources()
+                if r["type"] == "random:index/randomPassword:RandomPassword"]
+
+    def stored_state(self) -> str:
+        """`pulumi stack export` (secrets encrypted), as text."""
+        return json.dumps(self.stack.export())
 
 
 def docker(*args: str, check: bool = True, timeout: int = 300) -> str:

@@ -1,9 +1,9 @@
-"""The dev stack (SQLite) deployed on the real Docker engine and checked from the outside.
+"""The dev stack (SQLite) deployed through the real Pulumi engine on real Docker, checked from the outside.
 
-The program runs unchanged; its resources are created on real Docker by engineless/realize.py (the
-Pulumi engine's plugins cannot be built here, see README "What runs where"). The tests run in file
-order against one deployment: first an older Open WebUI image, later an upgrade to the current one,
-a failing migration, then destroy and re-create.
+The program runs unchanged as the engine's program (deploy/, as scripts/up runs it), with the real plugins where
+installed and the contract doubles otherwise (plugins/). The tests run in file order against one deployment:
+first an older Open WebUI image, later an upgrade to the current one, a failing migration, then destroy and
+re-create.
 """
 
 from __future__ import annotations
@@ -152,14 +152,51 @@ def test_signup_stays_off_after_restart(dev):
 
 
 def test_second_up_changes_nothing_and_keeps_secrets(dev):
-    before = {name: record.id for name, record in dev.realizer.state.items()}
-    secrets = dev.secret_values()
-    log_length = len(dev.realizer.log)
+    token = dev.client.token(dev.admin_email, dev.admin_password)
+    dev.preview(expect_no_changes=True)  # the program settles: what it declares is what the state holds
+    dev.preview(expect_no_changes=True, refresh=True)  # ... and what the provider reads back from Docker
+    before, secrets = dev.resource_ids(), dev.secret_values()
     dev.up()
-    assert dev.realizer.log[log_length:] == []
-    assert {name: record.id for name, record in dev.realizer.state.items()} == before
+    assert dev.changed() == []
+    assert dev.resource_ids() == before
     assert dev.secret_values() == secrets
+    # WEBUI_SECRET_KEY did not change: a session issued before the second up still works.
+    assert dev.client.get("/api/v1/auths/", headers=dev.client.auth(token)).status_code == 200
     assert dev.client.signup("after-second-up@example.com").status_code == 403
+
+
+def test_stored_state_holds_no_generated_secret_in_plain_text(dev):
+    stored = dev.stored_state()
+    secrets = dev.secret_values()
+    assert len(secrets) >= 3  # WEBUI_SECRET_KEY, the Fernet key's source, the admin password
+    for value in secrets:
+        assert value not in stored
+    from components.secrets import fernet_key_from_password
+    for value in secrets:
+        assert fernet_key_from_password(value) not in stored
+
+
+def test_a_health_check_change_reaches_the_container(dev):
+    old = containers_of(STACK, "app")[0]
+    interval = old["Config"]["Healthcheck"]["Interval"]
+    dev.up(resources={"app": {"healthIntervalSeconds": 7}})
+    new = containers_of(STACK, "app")[0]
+    assert new["Id"] != old["Id"]  # replaced (replace_on_changes), not a state-only update
+    assert new["Config"]["Healthcheck"]["Interval"] == 7 * 10**9 != interval
+    dev.values.pop("resources")
+    dev.up()
+    dev.client.wait_healthy()
+
+
+def test_a_removed_app_container_comes_back_after_refresh_and_up(dev):
+    app = containers_of(STACK, "app")[0]
+    docker("rm", "-f", app["Id"])
+    dev.refresh()
+    dev.up()
+    assert [name for op, name in dev.changed() if op == "create"] == ["webui-app-0"] or \
+        ("create", "webui-app-0") in dev.changed()
+    dev.client.wait_healthy()
+    assert containers_of(STACK, "app")[0]["Id"] != app["Id"]
 
 
 def test_secrets_not_in_container_command_lines(dev):
@@ -196,14 +233,14 @@ def test_upgrade_runs_migration_first_and_keeps_data(dev):
     sampler = threading.Thread(target=sample_process_list, daemon=True)
     sampler.start()
     try:
-        log_length = len(dev.realizer.log)
         dev.up(image=f"openwebui-local/open-webui:{NEW_VERSION}")
     finally:
         stop.set()
         sampler.join()
-    changes = dev.realizer.log[log_length:]
-    order = [line.split()[2] for line in changes]
-    assert order.index("migration-upgrade") < order.index("webui-app-0"), changes
+    steps = dev.steps()
+    # The migration ran before the new app container; the new one existed (healthy) before the old one went.
+    assert steps.index(("create-replacement", "migration-upgrade")) < \
+        steps.index(("create-replacement", "webui-app-0")) < steps.index(("delete-replaced", "webui-app-0")), steps
     revision_after = dev.revision
     assert revision_after != revision_before
     assert containers_of(STACK, "app")[0]["Id"] != old_app
