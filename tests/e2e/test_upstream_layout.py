@@ -89,8 +89,7 @@ def _deploy(volume: str, tmp_path_factory) -> tuple[RealDeployment, Client]:
 
 
 def _findings(deployment: RealDeployment) -> dict:
-    from components.volume_owner import parse_findings
-    return parse_findings(deployment.realizer.output("data-owner-take-over", "stdout"))
+    return dict(deployment.stack_output("volumeOwnership"))
 
 
 def _cis_all_containers() -> dict[str, list[cis_inspect.Finding]]:
