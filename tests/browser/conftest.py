@@ -1,0 +1,110 @@
+"""Fixtures for the browser suite: one event loop and one headless Debian chromium per session,
+and the stacks it runs against (deployed through tests/e2e/harness.py, removed afterwards)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.flows import Target, chromium_path, launch, server_key_pin
+from tests.browser.isolated_net import isolated_executable
+from tests.e2e.checks import Client
+from tests.e2e.conftest import require
+from tests.e2e.harness import RealDeployment, containers_of, docker
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    require(["docker", "info"], "a Docker engine")
+
+
+@pytest.fixture(scope="session")
+def aio() -> Iterator[asyncio.AbstractEventLoop]:
+    """Playwright's async objects belong to one loop; every test runs its coroutines on this one."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def playwright(aio) -> Iterator[Any]:
+    path = chromium_path()
+    if path is None:
+        require(["false"], "Debian's chromium (apt-get install chromium)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        require(["false"], "the playwright package (requirements.txt)")
+    manager = async_playwright()
+    driver = aio.run_until_complete(manager.start())
+    yield driver
+    aio.run_until_complete(manager.__aexit__(None, None, None))
+
+
+class Browsers:
+    """Launches chromium pinned to the server keys of the stacks the test reaches."""
+
+    def __init__(self, aio: asyncio.AbstractEventLoop, driver: Any):
+        self.aio, self.driver = aio, driver
+        self.launched: list[Any] = []
+        self.isolations: list[Any] = []
+
+    def for_targets(self, *targets: Target) -> Any:
+        pins = [server_key_pin(t.url, t.ca_file) for t in targets]
+        executable, isolation = isolated_executable(
+            chromium_path(), [urlsplit(t.url).port or 443 for t in targets])
+        if isolation is not None:
+            self.isolations.append(isolation)
+        browser = self.aio.run_until_complete(launch(self.driver, pins, executable))
+        self.launched.append(browser)
+        return browser
+
+    def close(self) -> None:
+        for browser in self.launched:
+            self.aio.run_until_complete(browser.close())
+        for isolation in self.isolations:
+            isolation.stop()
+
+
+@pytest.fixture
+def browsers(aio, playwright) -> Iterator[Browsers]:
+    found = Browsers(aio, playwright)
+    yield found
+    found.close()
+
+
+# --- stacks -------------------------------------------------------------------------------------
+
+def cleanup_stack(stack: str, network: str, volume: str) -> None:
+    for container in containers_of(stack, all_states=True):
+        docker("rm", "-f", container["Id"], check=False)
+    docker("network", "rm", network, check=False)
+    docker("volume", "rm", "-f", volume, check=False)
+
+
+def deploy(stack: str, values: dict[str, Any], tmp_path_factory: Any,
+           secret_keys: tuple[str, ...] = ()) -> RealDeployment:
+    """`up` a stack and wait until it answers; the deployment gets .target, .client, .url."""
+    deployment = RealDeployment(stack, values, secret_keys=secret_keys)
+    started = time.monotonic()
+    deployment.up()
+    deployment.deploy_seconds = time.monotonic() - started
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca_file.write_text(deployment.ca_certificate)
+    deployment.url = values["publicUrl"]
+    deployment.client = Client(deployment.url, ca_file)
+    deployment.client.wait_healthy()
+    deployment.target = Target(url=deployment.url, ca_file=ca_file,
+                               admin_email=values["admin"]["email"],
+                               admin_password=deployment.admin_password)
+    print(f"{stack}: deployed and healthy in {deployment.deploy_seconds:.1f}s")
+    return deployment
+
+
+def pg_admin_password() -> str:
+    return os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin")

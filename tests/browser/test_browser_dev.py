@@ -1,0 +1,117 @@
+"""The dev stack (SQLite) through a real browser: what a person does, what many people behind one
+address do, and proof that the same checks fail on a proxy with a tightened limit or a broken
+websocket upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import cleanup_stack, deploy
+from tests.browser.flows import AUTH_LIMITED, Journey, Target, crowd, wrong_password_burst
+from tests.conftest import stack_config
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker]
+
+STACK = "dev-browser"
+NETWORK, VOLUME = "openwebui-dev-browser", "openwebui-dev-browser-data"
+HTTPS_PORT, HTTP_PORT = 19543, 19580
+# Ports of the deliberately broken proxies the negative controls put in front of the same app.
+BROKEN_PORTS = {"tight": (19590, 19591), "no-upgrade": (19592, 19593)}
+# Enough for the 20 simultaneous sign-ins below, and still a limit a burst of wrong passwords hits.
+AUTH_RATE, AUTH_BURST = 60, 25
+USERS = 20
+
+
+@pytest.fixture(scope="module")
+def dev(docker_engine, tmp_path_factory):
+    values = stack_config("dev")
+    values.update({
+        "environment": "dev",
+        "publicUrl": f"https://localhost:{HTTPS_PORT}",
+        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
+                  "authRatePerMinute": AUTH_RATE, "authBurst": AUTH_BURST},
+        "network": {"subnet": "172.30.140.0/24", "name": NETWORK},
+        "storage": {"volumeName": VOLUME},
+        "migration": {"backupDir": str(tmp_path_factory.mktemp("backups"))},
+    })
+    cleanup_stack(STACK, NETWORK, VOLUME)
+    deployment = deploy(STACK, values, tmp_path_factory)
+    yield deployment
+    deployment.destroy()
+    cleanup_stack(STACK, NETWORK, VOLUME)
+
+
+@pytest.fixture(scope="module")
+def upload_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("upload") / "browser-upload-notes.txt"
+    path.write_text("Notes uploaded by the browser suite.\n" * 20)
+    return path
+
+
+def test_journey_with_enforced_csp(dev, browsers, aio, tmp_path, upload_file):
+    """Sign in through the form, new chat, websocket over wss://, upload, admin settings, sign out:
+    no unexpected response >= 400, no console error, cookies as configured, no sign-up link."""
+    headers = dev.client.get("/auth").headers
+    assert "Content-Security-Policy" in headers, "the CSP must be enforced, not report-only"
+    journey = Journey(browsers.for_targets(dev.target), dev.target, tmp_path)
+    problems = aio.run_until_complete(journey.run(upload_file))
+    print(f"journey timings: {journey.timings}; screenshots in {tmp_path}")
+    assert problems == []
+    assert [p.name for p in journey.screenshots] == [
+        "01-sign-in-page.png", "02-signed-in.png", "03-new-chat.png", "04-uploaded.png",
+        "05-admin-settings.png", "06-signed-out.png"]
+
+
+def test_immutable_chunks_cached_for_a_year_and_not_connection_limited(dev):
+    index = dev.client.get("/").text
+    chunk = next(part.split('"')[0] for part in index.split('"/_app/immutable/')[1:])
+    response = dev.client.get("/_app/immutable/" + chunk)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # The security headers are still there (an add_header in a location would have dropped them).
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" in response.headers
+    # Pages and the API are not cached.
+    assert "immutable" not in dev.client.get("/api/config").headers.get("Cache-Control", "")
+
+
+def test_many_users_behind_one_address_sign_in_at_once(dev, browsers, aio):
+    """20 browser contexts from this machine load the sign-in page and sign in at the same time:
+    no 503 and no 429 but the auth limit's (these fit in the configured burst: none expected)."""
+    seen = aio.run_until_complete(crowd(browsers.for_targets(dev.target), dev.target, USERS))
+    print(f"{USERS} users: {seen['requests']} requests in {seen['seconds']:.1f}s, "
+          f"statuses {seen['statuses']}, signed in {seen['signed_in']}")
+    assert seen["problems"] == []
+    assert seen["signed_in"] + seen["auth_429"] == USERS
+    assert seen["signed_in"] >= AUTH_BURST - 5  # the burst holds them; a few may share it
+
+
+def test_wrong_password_burst_still_gets_429(dev, browsers, aio):
+    statuses = aio.run_until_complete(wrong_password_burst(
+        browsers.for_targets(dev.target), dev.target, AUTH_BURST + 15))
+    print(f"wrong-password statuses: {statuses}")
+    assert 429 in statuses
+    assert all(s in (400, 401, 403) for s in statuses[:statuses.index(429)])
+    assert not set(statuses) - {400, 401, 403, 429}
+    assert AUTH_LIMITED[0] == "/api/v1/auths/signin"
+
+
+@pytest.mark.parametrize("breakage", ["tight", "no-upgrade"])
+def test_the_journey_fails_on_a_broken_proxy(dev, browsers, aio, tmp_path, upload_file, breakage):
+    """Negative controls: the same journey against an nginx in front of the same app, rendered
+    with a server-wide `limit_conn perip 10` (the old kind of limit, tightened) or without the
+    websocket Upgrade headers, must report the breakage."""
+    from tests.browser.broken_proxy import broken_proxy
+
+    with broken_proxy(NETWORK, tmp_path, breakage, *BROKEN_PORTS[breakage]) as (url, ca_file):
+        target = Target(url=url, ca_file=ca_file, admin_email=dev.target.admin_email,
+                        admin_password=dev.target.admin_password)
+        journey = Journey(browsers.for_targets(target), target, tmp_path)
+        problems = aio.run_until_complete(journey.run(upload_file, until="signed-in"))
+    print("\n".join(problems))
+    if breakage == "tight":
+        assert any(" 429 on GET " in p and "/_app/immutable/" in p for p in problems), problems
+    else:
+        assert any("no Socket.IO websocket connected" in p for p in problems), problems
