@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from engineless.program import stack_config  # noqa: E402
+from tests.mocks import stack_config  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.md"
 

@@ -15,9 +15,7 @@ Without it the app migrates itself at start (ENABLE_DB_MIGRATIONS=true, upstream
 
 from __future__ import annotations
 
-import base64
 import copy
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +27,21 @@ from bench.benchlib import ROOT
 from components.config import NetworkSettings
 from components.hardening import PIDS_LIMIT
 from components.providers.selfsigned import generate_certificate
-from engineless.program import run_program
-from engineless.realize import _password, plain
+from plugins.random import generate_string
+from tests.mocks import run_program
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def plain(value: Any) -> Any:
+    """Inputs with Pulumi's secret envelopes removed, recursively (the compose file holds the values)."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return plain(value.get("value"))
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 CONTAINER = "docker:index/container:Container"
 COMMAND = "command:local:Command"
@@ -48,9 +59,7 @@ class ThrowawayMocks(pulumi.runtime.Mocks):
         inputs = plain(dict(args.inputs))
         outputs = dict(inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
-            outputs["result"] = _password(inputs)
-        elif args.typ == "random:index/randomBytes:RandomBytes":
-            outputs["base64"] = base64.b64encode(os.urandom(int(inputs["length"]))).decode()
+            outputs["result"] = generate_string(inputs)
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = inputs["name"]  # the containers then name the image itself
         elif args.typ == CONTAINER:
@@ -79,7 +88,7 @@ def _escape(value: str) -> str:
 
 
 def _service(inputs: dict[str, Any], network_key: str) -> dict[str, Any]:
-    """One docker.Container's inputs as a compose service (the fields engineless/realize.py maps)."""
+    """One docker.Container's inputs as a compose service (the fields the docker provider maps)."""
     health = inputs["healthcheck"]
     env = dict(item.split("=", 1) for item in inputs.get("envs", []))
     service: dict[str, Any] = {

@@ -10,12 +10,15 @@ import pulumi
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The repository root (packages: components, deploy, plugins, tests) and the policy pack, whose modules import
+# each other by plain name as when the engine runs policy/__main__.py.
+for path in (ROOT, ROOT / "policy"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-from engineless.program import Recorded, RecordingMocks, label  # noqa: E402,F401
-from engineless.program import run_program as _run_program  # noqa: E402
-from engineless.program import stack_config  # noqa: E402,F401  (re-exported for the tests)
+from tests.mocks import Recorded, RecordingMocks, label  # noqa: E402,F401
+from tests.mocks import run_program as _run_program  # noqa: E402
+from tests.mocks import stack_config  # noqa: E402,F401  (re-exported for the tests)
 
 NAMESPACE = "openwebui"
 

@@ -91,9 +91,10 @@ class RealDeployment:
         return str(self.stack_output("databaseRevision"))
 
     def secret_values(self) -> list[str]:
-        """Every generated secret (decrypted from the state)."""
-        return [unwrap(r["outputs"]["result"]) for r in self.stack.resources()
-                if r["type"] == "random:index/randomPassword:RandomPassword"]
+        """Every generated secret (decrypted from the state), in the order of the resources' names."""
+        found = {r["urn"]: unwrap(r["outputs"]["result"]) for r in self.stack.resources()
+                 if r["type"] == "random:index/randomPassword:RandomPassword"}
+        return [found[urn] for urn in sorted(found)]
 
     def stored_state(self) -> str:
         """`pulumi stack export` (secrets encrypted), as text."""

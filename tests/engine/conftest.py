@@ -1,4 +1,4 @@
-"""Fixtures for the engine-lite tests: the real CLI, isolated backends, database servers, stand-in plugins.
+"""Fixtures for the engine tests: the real CLI, isolated backends, database servers, the contract doubles.
 
 Without the CLI (or a database server) the tests skip, except under CI=true, where that is a failure.
 """
@@ -6,18 +6,13 @@ Without the CLI (or a database server) the tests skip, except under CI=true, whe
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.engine.lite import Engine, EngineUnavailable, cli_root, pins, toolchain_env  # noqa: E402
+from deploy.plugins import DOUBLES  # noqa: E402
+from tests.engine.lite import Engine, EngineUnavailable, cli_root, toolchain_env  # noqa: E402
 from tests.engine.servers import My, Pg, my_from_env, pg_from_env  # noqa: E402
 
 
@@ -48,27 +43,11 @@ def engine(toolchain: Toolchain, tmp_path: Path) -> Engine:
     return Engine.create(toolchain.env, toolchain.root, tmp_path)
 
 
-@pytest.fixture(scope="session")
-def stand_in_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pulumi-resource-{docker,random,command} launchers for tests/engine/stand_in_provider.py, at the pinned
-    versions. The engine takes a plugin found on PATH before looking for an installed one."""
-    directory = tmp_path_factory.mktemp("stand-ins")
-    versions = pins()
-    script = Path(__file__).with_name("stand_in_provider.py")
-    for package in ("docker", "random", "command"):
-        launcher = directory / f"pulumi-resource-{package}"
-        launcher.write_text(
-            "#!/bin/sh\n"
-            f"exec '{ROOT / 'venv' / 'bin' / 'python'}' -u '{script}' {package} {versions[f'pulumi-{package}']} \"$@\"\n",
-            encoding="utf-8",
-        )
-        launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return directory
-
-
 @pytest.fixture()
-def engine_with_stand_ins(toolchain: Toolchain, stand_in_dir: Path, tmp_path: Path) -> Engine:
-    return Engine.create(toolchain.env, toolchain.root, tmp_path, extra_path=[stand_in_dir])
+def engine_with_doubles(toolchain: Toolchain, tmp_path: Path) -> Engine:
+    """An engine whose docker, random and command plugins are the contract doubles (plugins/bin), as deploy/
+    uses them where the real ones cannot be had."""
+    return Engine.create(toolchain.env, toolchain.root, tmp_path, extra_path=[DOUBLES])
 
 
 @pytest.fixture()

@@ -27,6 +27,7 @@ from pulumi import automation as auto
 from deploy.toolchain import (  # noqa: F401  (re-exported for the engine tests)
     ADMIN_PASSWORD_ENV,
     ROOT,
+    TOOLCHAIN,
     EngineUnavailable,
     cli_root,
     parse_exports,

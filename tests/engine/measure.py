@@ -22,6 +22,7 @@ from pathlib import Path
 import pulumi_docker as docker  # noqa: F401  (imported by the real program; loaded once, outside the timings)
 
 from components.providers.selfsigned import SelfSignedCertificate
+from deploy.plugins import DOUBLES
 from tests.engine.servers import Pg, pg_from_env, unique
 from tests.engine.lite import ROOT, TOOLCHAIN, Engine, cli_root, pins, toolchain_env
 from tests.engine.test_engine_dynamic_providers import ADMIN_KEY, app_password, postgres_program
@@ -34,17 +35,6 @@ def timed(timings: Timings, label: str, action: Callable[[], object]) -> None:
     start = time.perf_counter()
     action()
     timings.setdefault(label, []).append(time.perf_counter() - start)
-
-
-def stand_ins(directory: Path) -> Path:
-    versions = pins()
-    for package in ("docker", "random", "command"):
-        launcher = directory / f"pulumi-resource-{package}"
-        launcher.write_text(f"#!/bin/sh\nexec '{ROOT / 'venv/bin/python'}' -u "
-                            f"'{ROOT / 'tests/engine/stand_in_provider.py'}' {package} "
-                            f"{versions[f'pulumi-{package}']} \"$@\"\n")
-        launcher.chmod(0o755)
-    return directory
 
 
 def measure_postgres(base: dict[str, str], root: Path, pg: Pg, timings: Timings) -> None:
@@ -77,7 +67,7 @@ def measure_policy(base: dict[str, str], root: Path, timings: Timings) -> None:
         SelfSignedCertificate("tls", hostname="chat.example.com", validity_days=30)
 
     with tempfile.TemporaryDirectory() as tmp:
-        engine = Engine.create(base, root, Path(tmp), extra_path=[stand_ins(Path(tmp))])
+        engine = Engine.create(base, root, Path(tmp), extra_path=[DOUBLES])
         stack = engine.stack("small", small).stack
         timed(timings, "preview, 1 dynamic resource, no pack", stack.preview)
         timed(timings, "preview, 1 dynamic resource, with policy/run-pack",
@@ -86,8 +76,8 @@ def measure_policy(base: dict[str, str], root: Path, timings: Timings) -> None:
         (engine.work_root / "dev" / "Pulumi.dev.yaml").write_text(
             (ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
         dev = engine.stack("dev", real_program).stack
-        timed(timings, "preview, the program (dev stack file, stand-in plugins), no pack", dev.preview)
-        timed(timings, "preview, the program (dev stack file, stand-in plugins), with policy/run-pack",
+        timed(timings, "preview, the program (dev stack file, contract doubles), no pack", dev.preview)
+        timed(timings, "preview, the program (dev stack file, contract doubles), with policy/run-pack",
               lambda: dev.preview(policy_packs=[str(RUN_PACK)], policy_pack_configs=[pack_config("dev")]))
 
 

@@ -1,11 +1,10 @@
 """The policy pack under the real engine: started as an executable analyzer (policy/run-pack) by `pulumi preview`.
 
-The pack's policies look at docker containers and images. The docker, random and command plugins cannot be built
-here, so those resources reach the engine through stand_in_provider.py: a preview-only plugin that hands their
-inputs back (plus pulumi-docker's Check defaults that the policies read). What is real: the CLI and engine, the
-plan, the pack process, its config handling (`--policy-pack-config`, reconciled against the policies' schemas by
-the engine), how violations are enforced and reported, and the program (ours, unchanged). What is not: the real
-providers' Check, which may normalize more inputs than the stand-in does, and any `up`.
+The pack's policies look at docker containers and images. Where the docker, random and command plugins cannot be
+had, those resources reach the engine through the contract doubles (plugins/, docs/provider-contract.md), whose
+Check fills pulumi-docker's schema defaults as the real one does. Real: the CLI and engine, the plan, the pack
+process, its config handling (`--policy-pack-config`, reconciled against the policies' schemas by the engine), how
+violations are enforced and reported, and the program (ours, unchanged).
 """
 
 from __future__ import annotations
@@ -65,11 +64,11 @@ def test_run_pack_is_loaded_by_the_engine_with_its_version(engine: Engine) -> No
     assert policy_violations(events) == []  # no policy looks at dynamic resources
 
 
-def test_pack_config_decides_whether_a_floating_tag_passes(engine_with_stand_ins: Engine) -> None:
+def test_pack_config_decides_whether_a_floating_tag_passes(engine_with_doubles: Engine) -> None:
     def program() -> None:
         docker.RemoteImage("web-image", name="nginx:latest", keep_locally=True)
 
-    stack = engine_with_stand_ins.stack("floating-tag", program)
+    stack = engine_with_doubles.stack("floating-tag", program)
     # dev.json allows floating tags, prod.json does not.
     result, said, events = preview(stack, pack_config("dev"))
     assert result is not None, said
@@ -81,7 +80,7 @@ def test_pack_config_decides_whether_a_floating_tag_passes(engine_with_stand_ins
     assert "docker-image-require-pinned-tag" in said and "nginx:latest" in said
 
 
-def test_resource_and_stack_policies_fail_a_bad_container(engine_with_stand_ins: Engine) -> None:
+def test_resource_and_stack_policies_fail_a_bad_container(engine_with_doubles: Engine) -> None:
     def program() -> None:
         docker.Container(
             "app", image=IMAGE_ID, privileged=True,
@@ -90,7 +89,7 @@ def test_resource_and_stack_policies_fail_a_bad_container(engine_with_stand_ins:
             ports=[docker.ContainerPortArgs(internal=8080, external=18080, ip="127.0.0.1")],
         )
 
-    stack = engine_with_stand_ins.stack("bad-container", program)
+    stack = engine_with_doubles.stack("bad-container", program)
     result, said, events = preview(stack, pack_config("dev"))
     assert result is None
     found = by_policy(events)
@@ -104,13 +103,13 @@ def real_program() -> None:
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
-def test_the_program_previews_clean_for_each_stack_file(engine_with_stand_ins: Engine, environment: str,
+def test_the_program_previews_clean_for_each_stack_file(engine_with_doubles: Engine, environment: str,
                                                          tls_pair: dict[str, str]) -> None:
-    work_dir = engine_with_stand_ins.work_root / environment
+    work_dir = engine_with_doubles.work_root / environment
     work_dir.mkdir(parents=True, exist_ok=True)
     # The stack's own settings file, as `stackConfigDir: stacks` would give it to `pulumi up`.
     shutil.copy(ROOT / "stacks" / f"Pulumi.{environment}.yaml", work_dir / f"Pulumi.{environment}.yaml")
-    stack = engine_with_stand_ins.stack(environment, real_program)
+    stack = engine_with_doubles.stack(environment, real_program)
     values, secret_keys = stack_secrets(environment, tls_pair)
     for key, value in values.items():
         if key in secret_keys:

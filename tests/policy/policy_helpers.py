@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE
 
-from engineless.policy_check import (  # noqa: F401  (re-exported for the policy tests)
+from tests.policy.analyzer import (  # noqa: F401  (re-exported for the policy tests)
     CONTAINER,
     POLICY_DIR,
     ROOT,

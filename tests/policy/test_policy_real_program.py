@@ -13,7 +13,7 @@ import pulumi
 import pytest
 from policy_helpers import CONTAINER, make_proxy, make_stack, set_env
 
-from engineless.policy_check import mandatory_violations as check
+from tests.policy.analyzer import mandatory_violations as check
 
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
 

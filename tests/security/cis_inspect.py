@@ -380,7 +380,10 @@ def pids_limited(c: dict[str, Any], options: Options) -> Finding:
 def not_on_default_bridge(c: dict[str, Any], _: Options) -> Finding:
     mode = _host(c).get("NetworkMode") or ""
     networks = sorted(((c.get("NetworkSettings") or {}).get("Networks") or {}).keys())
-    on_default = mode in DEFAULT_NETWORKS or "bridge" in networks
+    # What counts is what the container is attached to: pulumi-docker creates every container on its
+    # networkMode ("bridge" by default) and then moves it onto its own networks, so HostConfig keeps "bridge"
+    # for a container that is not on docker0 (docs/provider-contract.md C18, C19).
+    on_default = "bridge" in networks or (not networks and mode in DEFAULT_NETWORKS)
     return _result("5.30", "not on the default bridge (docker0)", not on_default,
                    f"NetworkMode={mode!r}, networks={networks}")
 

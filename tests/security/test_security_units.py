@@ -116,12 +116,22 @@ def test_every_uid0_spelling_fails_41(user):
     ("5.25", {"CgroupParent": "/custom"}),
     ("5.26", {"SecurityOpt": ["label=disable"]}),
     ("5.3", {"SecurityOpt": []}),
-    ("5.30", {"NetworkMode": "bridge"}),
     ("5.31", {"UsernsMode": "host"}),
     ("5.32", {"Binds": ["/var/run/docker.sock:/var/run/docker.sock:ro"]}),
 ])
 def test_each_rule_fails_its_bad_setting(cis_id, host):
     assert _status(_container(**host), cis_id) is Status.FAIL
+
+
+def test_default_bridge_judged_by_the_attached_networks():
+    moved = _container(NetworkMode="bridge")  # created on bridge, then moved to "net" (the provider's way)
+    assert _status(moved, "5.30") is Status.PASS
+    on_docker0 = _container(NetworkMode="bridge")
+    on_docker0["NetworkSettings"]["Networks"] = {"bridge": {}, "net": {}}
+    assert _status(on_docker0, "5.30") is Status.FAIL
+    unattached = _container(NetworkMode="default")
+    unattached["NetworkSettings"]["Networks"] = {}
+    assert _status(unattached, "5.30") is Status.FAIL
 
 
 def test_read_only_sensitive_mount_passes_but_docker_socket_never():

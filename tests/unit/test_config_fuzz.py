@@ -39,7 +39,7 @@ from components.config import (
     load_settings,
 )
 from components.stack_config import raw_values
-from engineless.policy_check import mandatory_violations
+from tests.policy.analyzer import mandatory_violations
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
 
 STACKS = ("dev", "staging", "prod")

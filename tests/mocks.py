@@ -1,4 +1,7 @@
-"""Run __main__.py under a Mocks implementation with a given stack config."""
+"""The program under pulumi.runtime.Mocks: a recording Mocks and a runner for __main__.py with a given config.
+
+Unit tests only; every deployment goes through the real engine (deploy/).
+"""
 
 from __future__ import annotations
 
@@ -34,8 +37,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = "Pw1" + "x" * (int(args.inputs.get("length", 16)) - 3)
-        elif args.typ == "random:index/randomBytes:RandomBytes":
-            outputs["base64"] = "q+/" + "A" * 40 + "="
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = "sha256:" + "1" * 64
         elif args.typ == "docker:index/container:Container":
@@ -71,18 +72,6 @@ def label(container: Recorded, key: str) -> Optional[str]:
         if item.get("label") == key:
             return item.get("value")
     return None
-
-
-def provider_admin_env(values: dict[str, Any]) -> dict[str, str]:
-    """The variable the database providers read the server admin's password from when no engine
-    hands them the stack config (their own fallback names), set from the config values."""
-    from components.providers import mysql, postgresql
-
-    names = {"postgresql": postgresql.DEFAULT_ADMIN_PASSWORD_ENV, "mysql": mysql.DEFAULT_ADMIN_PASSWORD_ENV}
-    database = (values.get("database") or {}).get("type", "sqlite")
-    if database not in names or not values.get("databaseAdminPassword"):
-        return {}
-    return {names[database]: values["databaseAdminPassword"]}
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -1,15 +1,14 @@
 """The policy pack applied in-process to what the program declares, as the engine's analyzer would.
 
 Props are passed through pulumi-policy's own deserializer and unknown-checking proxy, exactly as its
-Analyze/AnalyzeStack handlers do, with the provider schema defaults its Check adds. Direct mode
-(engineless/deploy.py) refuses to deploy on any mandatory violation; tests use the same functions.
+Analyze/AnalyzeStack handlers do, with the defaults the docker provider's Check adds (the contract double's Check:
+docs/provider-contract.md). For tests that judge many configs fast; tests/engine runs the pack in the engine.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,8 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = ROOT / "policy"
-if str(POLICY_DIR) not in sys.path:
-    # The pack's modules import each other by plain name, as when the engine runs policy/__main__.py.
-    sys.path.insert(0, str(POLICY_DIR))
 
 CONTAINER = "docker:index/container:Container"
 
@@ -92,14 +88,16 @@ def pack_config(config_name: str, policy_name: str) -> dict[str, Any]:
 
 
 def after_check(typ: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The provider's schema defaults, as its Check fills them in before the analyzers run."""
+    """The provider's schema defaults, as its Check fills them in before the analyzers run (B1, C30)."""
     props = copy.deepcopy(dict(inputs))
     if typ == CONTAINER:
-        props.setdefault("networkMode", "bridge")
-        props.setdefault("restart", "no")
-        for port in props.get("ports", []) or []:
-            port.setdefault("ip", "0.0.0.0")
-            port.setdefault("protocol", "tcp")
+        from plugins.docker.container import Container
+
+        # The name stays as declared: the analyzers see the program's inputs plus defaults, not a new autoname.
+        named = {"name": props.get("name") or "autonamed", **props}
+        props = Container().check("declared", named, {}, b"")
+        if "name" not in inputs:
+            props.pop("name", None)
     return props
 
 
