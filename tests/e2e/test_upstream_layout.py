@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -153,6 +154,7 @@ def fresh(image, tmp_path_factory):
     deployment, client = _deploy(FRESH_VOLUME, tmp_path_factory)
     yield deployment, client
     deployment.destroy()
+    shutil.rmtree(deployment.directory, ignore_errors=True)
     for container in containers_of(STACK, all_states=True):
         docker("rm", "-f", container["Id"], check=False)
     docker("volume", "rm", "-f", FRESH_VOLUME, check=False)
@@ -245,6 +247,7 @@ def taken_over(fresh, tmp_path_factory):
     deployment, client = _deploy(ROOT_VOLUME, tmp_path_factory)
     yield deployment, client, written
     deployment.destroy()
+    shutil.rmtree(deployment.directory, ignore_errors=True)
 
 
 def test_root_run_container_wrote_a_root_owned_volume(taken_over):
