@@ -106,7 +106,7 @@ class Stack:
 
     def set_secret(self, key: str, value: str) -> None:
         """Secret config read from stdin (`stack.set_config(secret=True)` would put it in the process list)."""
-        done = self.cli("config", "set", "--secret", "--", f"{PROJECT}:{key}", stdin=value)
+        done = self.cli("config", "set", "--secret", f"{PROJECT}:{key}", stdin=value)
         if done.returncode != 0:
             raise DeployError(f"pulumi config set --secret {PROJECT}:{key}: {done.stderr.strip()}")
 

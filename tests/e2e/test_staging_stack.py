@@ -96,7 +96,7 @@ def test_database_owned_by_app_role_and_closed_to_public(staging):
 
 
 def test_url_encoded_password_with_hostile_characters_connects(staging):
-    password = staging.realizer.output("secrets-database-password", "result")
+    password = staging.output("secrets-database-password", "result")
     assert any(c in password for c in "@:/%#?&"), "the generated password should exercise encoding"
     env = {e.split("=", 1)[0]: e.split("=", 1)[1]
            for e in containers_of(STACK, "app")[0]["Config"]["Env"]}
