@@ -69,8 +69,8 @@ def docker(*args: str, check: bool = False, timeout: int = 300) -> subprocess.Co
     return proc
 
 
-def remove_direct_deployment(slot: Slot) -> None:
-    """Everything a direct-mode deployment of this slot may have left: containers, network, volume."""
+def remove_deployment(slot: Slot) -> None:
+    """Everything a deployment of this slot may have left: containers, network, volume."""
     ids = docker("ps", "-aq", "--filter", f"label=openwebui.stack={slot.stack}").stdout.split()
     if ids:
         docker("rm", "-f", *ids)

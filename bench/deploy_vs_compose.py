@@ -1,17 +1,17 @@
-"""Deploy time of the dev stack (direct mode) against docker-compose with an equivalent file.
+"""Deploy time of the dev stack through the Pulumi engine against docker-compose with an equivalent file.
 
     venv/bin/python -m bench.deploy_vs_compose [--runs 3] [--no-engine] [--no-write]
 
 Per run, one after the other on the same ports (28443/28080, subnet 172.30.130.0/24), cleaned up in between:
-  direct        engineless/realize.py deploys the program's resources (what `pulumi up` would create):
+  engine        `up` through the Pulumi engine (deploy/, as scripts/up; plugins as deploy/plugins.py picks them):
                 from nothing until GET https://localhost:28443/health answers 200 through nginx with the
                 stack's CA verified; includes the one-shot migration step (scripts/run-migration) and the
-                program's waits (app healthy, then nginx healthy); then a second `up` with nothing changed.
+                program's waits (app healthy, then nginx healthy); then a `preview` and a second `up` with
+                nothing changed.
   compose+migr  docker-compose up -d of a generated equivalent file (bench/compose_file.py) with a one-shot
                 migration service; the same /health poll; then `docker-compose up -d` again (no-op).
   compose       the same file without the one-shot service: the app migrates itself at start.
-Optionally (a') the real engine (Automation API, stand-in plugins): `preview` of the prod stack file vs an
-empty program. Prints medians and ratios and writes them to bench/results.md.
+Optionally (a') `preview` of the prod stack file vs an empty program. Prints medians and ratios and writes them to bench/results.md.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench.benchlib import (ROOT, Slot, dev_values, fresh_dir, machine, remove_direct_deployment, summary,
+from bench.benchlib import (ROOT, Slot, dev_values, fresh_dir, machine, remove_deployment, summary,
                             today, wait_https_health, write_section)
 from bench.compose_file import render
 from tests.e2e.harness import RealDeployment
 
 IMAGE = "openwebui-local/open-webui:0.12.4"
-DIRECT = Slot("bench", 28443, 28080, "172.30.130.0/24")
+ENGINE = Slot("bench", 28443, 28080, "172.30.130.0/24")
 # Same ports and subnet (never up at the same time), other names, so cleanup cannot touch the other one.
 COMPOSE = Slot("bench-compose", 28443, 28080, "172.30.130.0/24")
 PROJECT = "owui-bench-compose"
@@ -47,44 +47,35 @@ def record(timings: Timings, key: str, seconds: float) -> None:
     timings.setdefault(key, []).append(seconds)
 
 
-def step_times(log: list[str]) -> dict[str, float]:
-    """engineless/realize.py logs 'create <type> <name> (<s>s)' per resource."""
-    found = {}
-    for line in log:
-        match = re.match(r"\w+ \S+ (\S+) \(([0-9.]+)s\)", line)
-        if match:
-            found[match.group(1)] = float(match.group(2))
-    return found
-
-
-def direct_run(work: Path, timings: Timings) -> None:
-    remove_direct_deployment(DIRECT)
-    backups = fresh_dir(work / "direct-backups")
-    deployment = RealDeployment(DIRECT.stack, dev_values(DIRECT, IMAGE, backups))
-    ca_file = work / "direct-ca.pem"
+def engine_run(work: Path, timings: Timings) -> None:
+    remove_deployment(ENGINE)
+    backups = fresh_dir(work / "engine-backups")
+    deployment = RealDeployment(ENGINE.stack, dev_values(ENGINE, IMAGE, backups))
+    ca_file = work / "engine-ca.pem"
     try:
         started = time.monotonic()
         deployment.up()
         returned = time.monotonic()
         ca_file.write_text(deployment.ca_certificate)
-        healthy = wait_https_health(DIRECT.url, ca_file)
-        record(timings, "direct: deploy to healthy HTTPS", healthy - started)
-        record(timings, "direct: `up` returned", returned - started)
-        steps = step_times(deployment.realizer.log)
-        record(timings, "direct:   migration step (4 docker runs)", steps["migration-upgrade"])
-        record(timings, "direct:   app container until healthy", steps["webui-app-0"])
-        record(timings, "direct:   nginx container until healthy", steps["proxy-nginx"])
+        healthy = wait_https_health(ENGINE.url, ca_file)
+        record(timings, "engine: deploy to healthy HTTPS", healthy - started)
+        record(timings, "engine: `up` returned", returned - started)
+        steps = deployment.stack.step_seconds()
+        record(timings, "engine:   migration step (4 docker runs)", steps["migration-upgrade"])
+        record(timings, "engine:   app container until healthy", steps["webui-app-0"])
+        record(timings, "engine:   nginx container until healthy", steps["proxy-nginx"])
 
-        before = len(deployment.realizer.log)
+        started = time.monotonic()
+        deployment.preview(expect_no_changes=True)
+        record(timings, "engine: preview, nothing to change", time.monotonic() - started)
         started = time.monotonic()
         deployment.up()
-        record(timings, "direct: no-op redeploy", time.monotonic() - started)
-        changed = deployment.realizer.log[before:]
-        if changed:
-            raise RuntimeError(f"the no-op redeploy changed something: {changed}")
+        record(timings, "engine: no-op `up`", time.monotonic() - started)
+        if deployment.changed():
+            raise RuntimeError(f"the no-op up changed something: {deployment.changed()}")
     finally:
         deployment.destroy()
-        remove_direct_deployment(DIRECT)
+        remove_deployment(ENGINE)
 
 
 def compose(file: Path, *args: str) -> subprocess.CompletedProcess:
@@ -99,13 +90,13 @@ def compose_down(file: Path) -> None:
     if file.exists():
         subprocess.run(["docker-compose", "-p", PROJECT, "-f", str(file), "down", "-v", "--remove-orphans"],
                        capture_output=True, text=True, timeout=300)
-    remove_direct_deployment(COMPOSE)  # by label and name, in case the file is gone
+    remove_deployment(COMPOSE)  # by label and name, in case the file is gone
 
 
 def compose_run(work: Path, timings: Timings, one_shot_migration: bool) -> None:
     label = "compose+migr" if one_shot_migration else "compose"
     backups = fresh_dir(work / "compose-backups")
-    # scripts/run-migration does this for the direct mode: the migration runs as the app's user.
+    # scripts/run-migration does this for the engine's deployment: the migration runs as the app's user.
     os.chown(backups, APP_UID, APP_UID)
     backups.chmod(0o750)
     generated = render(COMPOSE.stack, dev_values(COMPOSE, IMAGE, backups), volume=COMPOSE.volume,
@@ -135,13 +126,13 @@ def compose_run(work: Path, timings: Timings, one_shot_migration: bool) -> None:
 
 
 def engine_previews(runs: int, timings: Timings) -> str:
-    """(a') `preview` of the prod stack file vs an empty program, real CLI and engine, stand-in plugins."""
+    """(a') `preview` of the prod stack file vs an empty program, real CLI and engine, plugins as deployed."""
     from pulumi import automation as auto
 
     from components.providers.selfsigned import generate_certificate
     from tests.conftest import stack_secrets
     from tests.engine.lite import Engine, EngineUnavailable, cli_root, toolchain_env
-    from tests.engine.measure import stand_ins
+    from deploy.plugins import DOUBLES
     from tests.engine.test_engine_policy_pack import RUN_PACK, pack_config, real_program
 
     try:
@@ -150,7 +141,7 @@ def engine_previews(runs: int, timings: Timings) -> str:
         return f"engine previews skipped: {exc}"
     with tempfile.TemporaryDirectory() as tmp:
         root = cli_root(base, Path(tmp) / "cli")
-        engine = Engine.create(base, root, Path(tmp) / "engine", extra_path=[stand_ins(Path(tmp))])
+        engine = Engine.create(base, root, Path(tmp) / "engine", extra_path=[DOUBLES])
         empty = engine.stack("empty", lambda: None).stack
         (engine.work_root / "prod").mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "stacks" / "Pulumi.prod.yaml", engine.work_root / "prod" / "Pulumi.prod.yaml")
@@ -182,23 +173,19 @@ def ratio(timings: Timings, a: str, b: str) -> str:
 
 NOTES = """\
 How to read it:
-- Docker runs the first health check one `interval` (10 s, components/hardening.py) after a container starts, and
-  then every 10 s; "healthy" is therefore noticed at 10 or 20 s whatever the real start time, which is where the
-  spread comes from. Direct mode waits for the app to be healthy and then for nginx to be healthy (wait=True, one
-  more interval, ~10.7 s) before `up` returns; compose here waits for the app (depends_on: service_healthy) and
-  then only starts nginx, which answers at once. A shorter interval (Docker 25's start_interval is not in 20.10)
-  would cut both.
-- direct includes the one-shot migration step (scripts/run-migration: backup, upgrade, config guard, status, four
+- Docker runs the first health check one `interval` (5 s, components/hardening.py) after a container starts;
+  "healthy" is noticed at a multiple of it. The engine waits for the app to be healthy and then for nginx (both
+  `wait=True`) before `up` returns; compose waits for the app (depends_on: service_healthy), then starts nginx.
+- engine includes the one-shot migration step (scripts/run-migration: backup, upgrade, config guard, status, four
   `docker run`s); "compose+migr" runs the nearest compose equivalent (one container: owui-migrate upgrade +
   owui-config-guard); plain "compose" has the app migrate itself at start (ENABLE_DB_MIGRATIONS=true).
 - docker-compose is Debian's v1.29.2 (no `docker compose` v2 plugin, no `--wait` here): `up -d` blocks on the
   depends_on conditions, then /health is polled the same way for all three.
-- The direct-mode no-op is the program under the SDK's mock monitor: no engine and no plugins start. The real
-  engine's no-op `up` costs ~1.6 s of start-up on this machine (bench/engine-lite.txt). compose v1 starts the
-  exited one-shot migration container again on every `up -d` (the line above says so), hence its no-op time.
-- engine previews: the real CLI and engine (Automation API), the docker/random/command resources answered by the
-  preview-only stand-in plugins (tests/engine/stand_in_provider.py), stacks/Pulumi.prod.yaml with throwaway
-  secret config; the pack is policy/run-pack with policy/config/prod.json.
+- The engine's no-op `up` runs the program, diffs every resource and changes nothing (the stack settles); compose
+  v1 starts the exited one-shot migration container again on every `up -d` (the line above says so).
+- The plugins are those deploy/plugins.py picks: the real ones where installed, else the contract doubles.
+- engine previews: stacks/Pulumi.prod.yaml with throwaway secret config; the pack is policy/run-pack with
+  policy/config/prod.json.
 """
 
 
@@ -209,12 +196,14 @@ def report(timings: Timings, runs: int, note: str) -> str:
     lines += [f"{key:<{width}}  {summary(values)}" for key, values in timings.items()]
     lines += ["",
               "ratios of medians:",
-              f"  direct / compose+migr, deploy to healthy HTTPS:  "
-              f"{ratio(timings, 'direct: deploy to healthy HTTPS', 'compose+migr: deploy to healthy HTTPS')}",
-              f"  direct / compose, deploy to healthy HTTPS:       "
-              f"{ratio(timings, 'direct: deploy to healthy HTTPS', 'compose: deploy to healthy HTTPS')}",
-              f"  direct / compose, no-op redeploy:                "
-              f"{ratio(timings, 'direct: no-op redeploy', 'compose: no-op `up -d`')}",
+              f"  engine / compose+migr, deploy to healthy HTTPS:  "
+              f"{ratio(timings, 'engine: deploy to healthy HTTPS', 'compose+migr: deploy to healthy HTTPS')}",
+              f"  engine / compose, deploy to healthy HTTPS:       "
+              f"{ratio(timings, 'engine: deploy to healthy HTTPS', 'compose: deploy to healthy HTTPS')}",
+              f"  engine no-op `up` / engine preview:              "
+              f"{ratio(timings, 'engine: no-op `up`', 'engine: preview, nothing to change')}",
+              f"  engine no-op `up` / compose+migr no-op `up -d`:  "
+              f"{ratio(timings, 'engine: no-op `up`', 'compose+migr: no-op `up -d`')}",
               f"  engine preview prod / empty program:             "
               f"{ratio(timings, 'engine: preview, prod stack file', 'engine: preview, empty program')}"]
     for label, actions in NOOP_ACTIONS.items():
@@ -237,7 +226,7 @@ def main() -> None:
     try:
         # Interleaved, so load from other work on the machine spreads over all three.
         for run in range(options.runs):
-            for name, action in (("direct", lambda: direct_run(work, timings)),
+            for name, action in (("engine", lambda: engine_run(work, timings)),
                                  ("compose+migr", lambda: compose_run(work, timings, True)),
                                  ("compose", lambda: compose_run(work, timings, False))):
                 print(f"run {run + 1}/{options.runs}: {name} ...", flush=True)
@@ -248,7 +237,7 @@ def main() -> None:
     text = report(timings, options.runs, note)
     print(text)
     if not options.no_write:
-        write_section("deploy_vs_compose", "## Deploy: direct mode vs docker-compose "
+        write_section("deploy_vs_compose", "## Deploy: the Pulumi engine vs docker-compose "
                       "(`venv/bin/python -m bench.deploy_vs_compose`)\n\n```\n" + text + "\n```\n")
 
 

@@ -3,7 +3,7 @@
     venv/bin/python -m bench.upgrade_probe [--runs 1] [--rate 10] [--no-write]
 
 Per run (stack "bench-upgrade", ports 28444/28081, subnet 172.30.131.0/24, removed afterwards):
-  1. deploy the dev stack with openwebui-local/open-webui:0.12.0 (direct mode, engineless/realize.py);
+  1. deploy the dev stack with openwebui-local/open-webui:0.12.0 through the Pulumi engine (deploy/);
      sign in as the stack's admin, create a chat;
   2. steady state: the probe alone for 10 s (what "no failures" looks like on this machine);
   3. image upgrade: `up(image=...0.12.4)` (migration step with its backup, then the new app container beside the
@@ -30,9 +30,8 @@ from typing import Callable, Optional
 
 import requests
 
-from bench.benchlib import (Slot, dev_values, docker, fresh_dir, machine, remove_direct_deployment, today,
+from bench.benchlib import (Slot, dev_values, docker, fresh_dir, machine, remove_deployment, today,
                             wait_https_health, write_section)
-from bench.deploy_vs_compose import step_times
 from tests.e2e.harness import RealDeployment
 
 OLD, NEW = "openwebui-local/open-webui:0.12.0", "openwebui-local/open-webui:0.12.4"
@@ -136,6 +135,7 @@ class Figures:
     gap_by_path: dict[str, float]
     steps: dict[str, float]
     nginx_connect_timeouts: int = 0
+    order: list[str] = field(default_factory=list)  # the engine's steps for the app container, in order
 
     def line(self) -> str:
         kinds = ", ".join(f"{k} x{v}" for k, v in sorted(self.failures.items())) or "-"
@@ -143,6 +143,7 @@ class Figures:
         gaps = ", ".join(f"{p} {g:.1f}s" for p, g in self.gap_by_path.items())
         return (f"{self.name}\n"
                 f"  `up` took {self.duration:.1f} s (steps: {steps}); probe window {self.window:.1f} s\n"
+                f"  app container order: {' -> '.join(self.order) or '-'}\n"
                 f"  requests {self.total}, failed {self.failed} ({kinds}), slower than 1 s {self.slow}\n"
                 f"  longest response {self.longest:.2f} s, p99 {self.p99:.2f} s\n"
                 f"  longest gap without a successful response {self.gap:.2f} s ({gaps})\n"
@@ -183,18 +184,21 @@ def connect_timeouts(since: float) -> int:
     return sum("while connecting to upstream" in line and "timed out" in line for line in text.splitlines())
 
 
-def probed(name: str, probe: Probe, action: Callable[[], None], log: list[str],
+def probed(name: str, probe: Probe, action: Callable[[], None], deployment: Optional[RealDeployment] = None,
            after: float = AFTER_S) -> Figures:
-    """Run `action` under the probe; the figures, with the resources it changed and nginx's timeouts."""
-    mark, wall = len(log), time.time() - 1
+    """Run `action` under the probe; the figures, with the engine's steps it took and nginx's timeouts."""
+    wall = time.time() - 1
     window = probe.run_while(action, after)
-    found = figures(name, probe.samples, *window, step_times(log[mark:]))
+    steps = deployment.stack.step_seconds() if deployment is not None else {}
+    found = figures(name, probe.samples, *window, steps)
+    if deployment is not None:
+        found.order = [f"{op} {name}" for op, name in deployment.changed() if "webui-app" in name]
     found.nginx_connect_timeouts = connect_timeouts(wall)
     return found
 
 
 def one_run(work: Path, rate: float) -> list[Figures]:
-    remove_direct_deployment(SLOT)
+    remove_deployment(SLOT)
     backups = fresh_dir(work / "backups")
     values = dev_values(SLOT, OLD, backups)
     deployment = RealDeployment(SLOT.stack, values)
@@ -217,12 +221,11 @@ def one_run(work: Path, rate: float) -> list[Figures]:
             raise RuntimeError(f"creating a chat failed: HTTP {chat.status_code}")
         probe = Probe(SLOT.url, ca_file, token, rate)
 
-        log = deployment.realizer.log
-        results.append(probed(f"steady state, no change ({STEADY_S:.0f} s)", probe, lambda: None, log,
+        results.append(probed(f"steady state, no change ({STEADY_S:.0f} s)", probe, lambda: None,
                               after=STEADY_S))
 
         revision = deployment.revision
-        upgrade = probed("image upgrade 0.12.0 -> 0.12.4", probe, lambda: deployment.up(image=NEW), log)
+        upgrade = probed("image upgrade 0.12.0 -> 0.12.4", probe, lambda: deployment.up(image=NEW), deployment)
         if deployment.revision == revision:
             raise RuntimeError("the image upgrade did not move the database revision")
         upgrade.name += f" (revision {revision} -> {deployment.revision})"
@@ -230,13 +233,13 @@ def one_run(work: Path, rate: float) -> list[Figures]:
 
         extra = {**values["app"], "extraEnv": {"BENCH_NONCE": str(time.time_ns())}}
         replacement = probed("app replacement without schema change (app.extraEnv)", probe,
-                             lambda: deployment.up(app=extra), log)
+                             lambda: deployment.up(app=extra), deployment)
         if "migration-upgrade" in replacement.steps:
             raise RuntimeError("an app.extraEnv change re-ran the migration")
         results.append(replacement)
     finally:
         deployment.destroy()
-        remove_direct_deployment(SLOT)
+        remove_deployment(SLOT)
     return results
 
 
@@ -249,8 +252,8 @@ How to read it:
   holds its address, a connect to it hangs until the timeout, and proxy_next_upstream retries on the new container.
 - During the image upgrade the old (0.12.0) app keeps serving while the migration step moves the shared SQLite
   database to 0.12.4's revision, until the new container is healthy; /api/v1/chats/ kept answering 200 here.
-- `up` times are direct mode (engineless/realize.py); the engine itself would add its start-up (~1.6 s,
-  bench/engine-lite.txt). Health is noticed at 10 s steps (the health check interval), so the app step is ~11 or ~21 s.
+- `up` goes through the Pulumi engine with the plugins deploy/plugins.py picks; "order" is the engine's own
+  sequence for the app container: the replacement is created (and healthy) before the replaced one is deleted.
 """
 
 

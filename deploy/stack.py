@@ -13,6 +13,7 @@ import os
 import runpy
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,7 @@ class Stack:
     on_output: Callable[[str], None] = _print
     with_policy: bool = True
     events: list[auto.EngineEvent] = field(default_factory=list)
+    event_times: list[float] = field(default_factory=list)  # when each event arrived (time.monotonic)
 
     @property
     def name(self) -> str:
@@ -123,9 +125,14 @@ class Stack:
         return {"policy_packs": [str(RUN_PACK)], "policy_pack_configs": [policy_config(self.environment())]}
 
     def _run(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
-        self.events = []
+        self.events, self.event_times = [], []
+
+        def on_event(event: auto.EngineEvent) -> None:
+            self.events.append(event)
+            self.event_times.append(time.monotonic())
+
         try:
-            return operation(on_output=self.on_output, on_event=self.events.append, **kwargs)
+            return operation(on_output=self.on_output, on_event=on_event, **kwargs)
         except auto.errors.CommandError as exc:
             raise DeployError(_engine_error(exc)) from None
 
@@ -155,6 +162,19 @@ class Stack:
 
     def destroy(self) -> auto.DestroyResult:
         return self._run(self.stack.destroy)
+
+    def step_seconds(self) -> dict[str, float]:
+        """Resource name -> seconds from its step's start to its outputs, in the last run."""
+        started: dict[str, float] = {}
+        took: dict[str, float] = {}
+        for event, at in zip(self.events, self.event_times):
+            if event.resource_pre_event is not None:
+                started.setdefault(event.resource_pre_event.metadata.urn, at)
+            elif event.res_outputs_event is not None:
+                urn = event.res_outputs_event.metadata.urn
+                if urn in started:
+                    took[urn.split("::")[-1]] = at - started[urn]
+        return took
 
     def outputs(self) -> dict[str, Any]:
         return {key: value.value for key, value in self.stack.outputs().items()}
