@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -144,6 +145,24 @@ def test_start_script_keeps_a_key_file_only_without_webui_secret_key(image):
     assert without.count("key-length 16") == 2
     with_key = _start_script(image, "-e", "WEBUI_SECRET_KEY=given-by-the-operator")
     assert "key-length 21" in with_key and ".webui_secret_key" not in with_key
+
+
+def test_under_the_hardening_alone_the_image_cannot_start(image):
+    # What the program's ownership step and launcher are for: as 1000:1000 with a read-only root,
+    # start.sh cannot keep its key file, and with a key given the app cannot open its database in the
+    # volume Docker filled from the root-owned data directory.
+    volume = "openwebui-dev-upstream-probe"
+    hardened = ["run", "--rm", "--user", "1000:1000", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+                "--security-opt", "no-new-privileges:true", "--network", "none", "-e", "OFFLINE_MODE=true",
+                "-v", f"{volume}:/app/backend/data"]
+    try:
+        no_key = subprocess.run(["docker", *hardened, image], capture_output=True, text=True, timeout=120)
+        assert ".webui_secret_key: Read-only file system" in no_key.stdout + no_key.stderr
+        with_key = subprocess.run(["docker", *hardened, "-e", "WEBUI_SECRET_KEY=" + "k" * 32, image],
+                                  capture_output=True, text=True, timeout=180)
+        assert "unable to open database file" in with_key.stdout + with_key.stderr
+    finally:
+        docker("volume", "rm", "-f", volume, check=False)
 
 
 # 2. The dev stack on a fresh volume --------------------------------------------------------------
