@@ -59,6 +59,12 @@ class Client:
     def auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
+    def add_user(self, admin_token: str, email: str, password: str, role: str = "user",
+                 name: str = "Test User") -> requests.Response:
+        """An admin adds an account (routers/auths.py add_user): not an auth-limited endpoint."""
+        return self.post("/api/v1/auths/add", headers=self.auth(admin_token), json={
+            "name": name, "email": email, "password": password, "role": role})
+
 
 def handshake(url: str, ca_file: Path, version: ssl.TLSVersion) -> Optional[str]:
     """Try a handshake pinned to one TLS version: the negotiated version, or None if refused."""
