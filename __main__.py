@@ -4,8 +4,9 @@ import pulumi
 import pulumi_docker as docker
 
 from components import app_process
-from components.app_env import app_settings, app_secret_settings, enforced_config
-from components.backup import HEALTH_COMMAND as BACKUP_HEALTH, Backup, BackupArgs
+from components.app_env import app_secret_settings, app_settings, enforced_config
+from components.backup import HEALTH_COMMAND as BACKUP_HEALTH
+from components.backup import Backup, BackupArgs
 from components.certificate import CertificateArgs, TlsCertificate
 from components.database import Database, DatabaseArgs
 from components.hardening import ContainerProfile

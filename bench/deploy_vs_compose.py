@@ -11,7 +11,8 @@ Per run, one after the other on the same ports (28443/28080, subnet 172.30.130.0
   compose+migr  docker-compose up -d of a generated equivalent file (bench/compose_file.py) with a one-shot
                 migration service; the same /health poll; then `docker-compose up -d` again (no-op).
   compose       the same file without the one-shot service: the app migrates itself at start.
-Optionally (a') `preview` of the prod stack file vs an empty program. Prints medians and ratios and writes them to bench/results.md.
+Optionally (a') `preview` of the prod stack file vs an empty program. Prints medians and ratios and writes
+them to bench/results.md.
 """
 
 from __future__ import annotations
@@ -27,8 +28,18 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench.benchlib import (ROOT, Slot, dev_values, fresh_dir, machine, remove_deployment, summary,
-                            today, wait_https_health, write_section)
+from bench.benchlib import (
+    ROOT,
+    Slot,
+    dev_values,
+    fresh_dir,
+    machine,
+    remove_deployment,
+    summary,
+    today,
+    wait_https_health,
+    write_section,
+)
 from bench.compose_file import render
 from tests.e2e.harness import RealDeployment
 
@@ -130,9 +141,9 @@ def engine_previews(runs: int, timings: Timings) -> str:
     from pulumi import automation as auto
 
     from components.providers.selfsigned import generate_certificate
+    from deploy.plugins import DOUBLES
     from tests.conftest import stack_secrets
     from tests.engine.lite import Engine, EngineUnavailable, cli_root, toolchain_env
-    from deploy.plugins import DOUBLES
     from tests.engine.test_engine_policy_pack import RUN_PACK, pack_config, real_program
 
     try:

@@ -30,8 +30,17 @@ from typing import Callable, Optional
 
 import requests
 
-from bench.benchlib import (Slot, dev_values, docker, fresh_dir, machine, remove_deployment, today,
-                            wait_https_health, write_section)
+from bench.benchlib import (
+    Slot,
+    dev_values,
+    docker,
+    fresh_dir,
+    machine,
+    remove_deployment,
+    today,
+    wait_https_health,
+    write_section,
+)
 from tests.e2e.harness import RealDeployment
 
 OLD, NEW = "openwebui-local/open-webui:0.12.0", "openwebui-local/open-webui:0.12.4"
@@ -152,7 +161,7 @@ class Figures:
 
 def longest_gap(samples: list[Sample], begin: float, end: float) -> float:
     marks = [begin, *sorted(s.ended for s in samples if s.ok), end]
-    return max(b - a for a, b in zip(marks, marks[1:]))
+    return max(b - a for a, b in zip(marks, marks[1:], strict=False))
 
 
 def figures(name: str, samples: list[Sample], begin: float, done: float, end: float,

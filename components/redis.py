@@ -11,7 +11,6 @@ import pulumi_docker as docker
 from components.hardening import (
     TYPE_PREFIX,
     ContainerProfile,
-    child_opts,
     container_opts,
     env_list,
     hardened_container_args,

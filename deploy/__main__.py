@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from deploy.stack import ROOT, DeployError, Engine
-from deploy.toolchain import EngineUnavailable
+from deploy.stack import DeployError, Engine
+from deploy.toolchain import ROOT, EngineUnavailable
 
 
-def report_up(stack_name: str, outputs: dict) -> None:
+def report_up(stack_name: str, outputs: dict[str, Any]) -> None:
     ca_file = ROOT / f".state-{stack_name}-ca.pem"
     ca_file.write_text(outputs.get("caCertificate") or "", encoding="utf-8")
     url = outputs.get("url", "")

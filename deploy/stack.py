@@ -137,37 +137,44 @@ class Stack:
             raise DeployError(_engine_error(exc)) from None
 
     def preview(self, expect_no_changes: bool = False, refresh: bool = False) -> auto.PreviewResult:
-        return self._run(self.stack.preview, expect_no_changes=expect_no_changes, refresh=refresh, **self._policy())
+        result: auto.PreviewResult = self._run(self.stack.preview, expect_no_changes=expect_no_changes,
+                                               refresh=refresh, **self._policy())
+        return result
 
     def up(self, refresh: bool = False, replace: list[str] | None = None) -> auto.UpResult:
         if self.engine.language_host():
             # A full Pulumi install: the CLI runs the program through its language host, as users run it.
             return self._cli_up(refresh)
-        return self._run(self.stack.up, refresh=refresh, replace=replace, **self._policy())
+        result: auto.UpResult = self._run(self.stack.up, refresh=refresh, replace=replace, **self._policy())
+        return result
 
     def _cli_up(self, refresh: bool) -> auto.UpResult:
         policy = self._policy()
         args = ["up", "--yes", "--skip-preview", *(["--refresh"] if refresh else [])]
         if policy:
-            args += ["--policy-pack", policy["policy_packs"][0], "--policy-pack-config", policy["policy_pack_configs"][0]]
+            args += ["--policy-pack", policy["policy_packs"][0],
+                     "--policy-pack-config", policy["policy_pack_configs"][0]]
         done = self.cli(*args, timeout=3600)
         self.on_output(done.stdout)
         if done.returncode != 0:
             raise DeployError(done.stderr.strip() or done.stdout.strip()[-4000:])
-        return auto.UpResult(stdout=done.stdout, stderr=done.stderr, summary=self.stack.info(),
-                             outputs=self.stack.outputs())
+        summary = self.stack.info()
+        assert summary is not None, "the CLI's up recorded no update"
+        return auto.UpResult(stdout=done.stdout, stderr=done.stderr, summary=summary, outputs=self.stack.outputs())
 
     def refresh(self) -> auto.RefreshResult:
-        return self._run(self.stack.refresh)
+        result: auto.RefreshResult = self._run(self.stack.refresh)
+        return result
 
     def destroy(self) -> auto.DestroyResult:
-        return self._run(self.stack.destroy)
+        result: auto.DestroyResult = self._run(self.stack.destroy)
+        return result
 
     def step_seconds(self) -> dict[str, float]:
         """Resource name -> seconds from its step's start to its outputs, in the last run."""
         started: dict[str, float] = {}
         took: dict[str, float] = {}
-        for event, at in zip(self.events, self.event_times):
+        for event, at in zip(self.events, self.event_times, strict=False):
             if event.resource_pre_event is not None:
                 started.setdefault(event.resource_pre_event.metadata.urn, at)
             elif event.res_outputs_event is not None:
@@ -184,11 +191,13 @@ class Stack:
         done = self.cli("stack", "export")
         if done.returncode != 0:
             raise DeployError(f"pulumi stack export: {done.stderr.strip()}")
-        return json.loads(done.stdout)
+        exported: dict[str, Any] = json.loads(done.stdout)
+        return exported
 
     def resources(self) -> list[dict[str, Any]]:
         """The deployment's resources with secrets decrypted (the Automation API exports with --show-secrets)."""
-        return list(self.stack.export_stack().deployment.get("resources", []))
+        deployment = self.stack.export_stack().deployment or {}
+        return list(deployment.get("resources", []))
 
 
 def _engine_error(exc: auto.errors.CommandError) -> str:

@@ -39,7 +39,7 @@ def has_unknown(value: Any) -> bool:
         return any(has_unknown(v) for v in value.values())
     if isinstance(value, list):
         return any(has_unknown(v) for v in value)
-    return value == UNKNOWN
+    return bool(value == UNKNOWN)
 
 
 class InitFailed(Exception):
@@ -234,7 +234,7 @@ class Servicer(provider_pb2_grpc.ResourceProviderServicer):
 
 
 @dataclass(frozen=True)
-class _RichStatus(grpc.Status):  # type: ignore[misc]
+class _RichStatus(grpc.Status):
     code: grpc.StatusCode
     details: str
     trailing_metadata: tuple[tuple[str, bytes], ...]

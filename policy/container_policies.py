@@ -558,7 +558,8 @@ PIN_SCHEMA: Final = schema(
 _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 _PINNED_TAGS: Final = (
-    re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(?:-[A-Za-z0-9][A-Za-z0-9._-]*)?\Z"),  # v1.2.3, 1.2.3, v1.2.3-slim, 7.4.1-alpine
+    # v1.2.3, 1.2.3, v1.2.3-slim, 7.4.1-alpine
+    re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(?:-[A-Za-z0-9][A-Za-z0-9._-]*)?\Z"),
     re.compile(r"^git-[0-9a-f]{7,40}(?:-slim)?\Z"),  # git-<sha>-slim
 )
 

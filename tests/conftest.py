@@ -16,9 +16,13 @@ for path in (ROOT, ROOT / "policy"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from tests.mocks import Recorded, RecordingMocks, label  # noqa: E402,F401
+from tests.mocks import (  # noqa: E402,F401
+    Recorded,
+    RecordingMocks,
+    label,
+    stack_config,  # noqa: E402,F401  (re-exported for the tests)
+)
 from tests.mocks import run_program as _run_program  # noqa: E402
-from tests.mocks import stack_config  # noqa: E402,F401  (re-exported for the tests)
 
 NAMESPACE = "openwebui"
 

@@ -46,9 +46,9 @@ from components.providers._common import (
     ConfigKeys,
     ProvisioningError,
     _int,
-    normalise_ints,
     first_line,
     is_unknown,
+    normalise_ints,
     note,
     scrub,
 )
@@ -563,7 +563,8 @@ class MysqlUserProvider(AdminPasswordProvider):
                         raise
             if old_db != database or olds.get("grantInSync") is not True:
                 _run(conn, mysql_sql.grant_database(database, user, host))
-        return UpdateResult({**normalise_ints(news), "passwordInSync": True, "grantInSync": True, "adopted": olds.get("adopted")})
+        return UpdateResult({**normalise_ints(news), "passwordInSync": True, "grantInSync": True,
+                             "adopted": olds.get("adopted")})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         user, host = props["name"], props["accountHost"]

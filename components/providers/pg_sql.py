@@ -64,7 +64,8 @@ def alter_database_owner(database: str, owner: str) -> sql.Composed:
 
 def reassign_owned(old_role: str, new_role: str) -> sql.Composed:
     """Run inside the app database: hands the old role's tables to the new owner (role renamed/replaced)."""
-    return sql.SQL("REASSIGN OWNED BY {old} TO {new}").format(old=sql.Identifier(old_role), new=sql.Identifier(new_role))
+    return sql.SQL("REASSIGN OWNED BY {old} TO {new}").format(old=sql.Identifier(old_role),
+                                                              new=sql.Identifier(new_role))
 
 
 def comment_on_database(database: str, comment: str) -> sql.Composed:

@@ -48,9 +48,9 @@ from components.providers._common import (
     ConfigKeys,
     ProvisioningError,
     _int,
-    normalise_ints,
     first_line,
     is_unknown,
+    normalise_ints,
     note,
     scrub,
 )

@@ -21,9 +21,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from components.docker_forms import canonical, cpus_form, format_ns, parse
 from plugins.docker.cli import api, docker, inspect
@@ -188,7 +188,7 @@ def _read_fields(found: dict[str, Any], state: Props) -> Props:
     if state.get("logOpts"):
         fields["logOpts"] = dict(log.get("Config") or {})
     if host.get("ExtraHosts"):
-        fields["hosts"] = [dict(zip(("host", "ip"), item.split(":", 1))) for item in host["ExtraHosts"]]
+        fields["hosts"] = [dict(zip(("host", "ip"), item.split(":", 1), strict=False)) for item in host["ExtraHosts"]]
     if host.get("Mounts"):
         fields["mounts"] = [{"target": m["Target"], "source": m.get("Source", ""), "type": m["Type"],
                              **({"readOnly": True} if m.get("ReadOnly") else {})} for m in host["Mounts"]]

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import tempfile
+from typing import Any
 
 from plugins.docker.cli import docker, inspect
 from plugins.protocol import Diff, Props, ResourceType, property_diff
@@ -36,7 +37,7 @@ def _pull(name: str) -> None:
         docker("--config", config_dir, "pull", name, timeout=1800)
 
 
-def _outputs(inputs: Props, found: dict) -> Props:
+def _outputs(inputs: Props, found: dict[str, Any]) -> Props:
     digests = found.get("RepoDigests") or []
     return {**inputs, "imageId": found["Id"], "repoDigest": digests[0] if digests else ""}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.stack import DeployError
 from tests.conftest import stack_config
 from tests.e2e.checks import Client, handshake, websocket_upgrade
 from tests.e2e.harness import RealDeployment, containers_of, docker
@@ -265,12 +266,14 @@ def test_failing_migration_fails_up_and_keeps_old_app(dev):
                        down_revision=dev.revision)
     serving = containers_of(STACK, "app")[0]["Id"]
     backups_before = set(dev.backups.rglob("*"))
-    with pytest.raises(Exception):
+    with pytest.raises(DeployError, match="migration-upgrade"):
         dev.up(image=broken)
     assert containers_of(STACK, "app")[0]["Id"] == serving
     assert dev.client.get("/health").status_code == 200
     assert set(dev.backups.rglob("*")) - backups_before, "no backup taken before the failed migration"
+    # The cause fixed (the good image again): the next `up` completes on its own, no --replace needed.
     dev.up(image=f"openwebui-local/open-webui:{NEW_VERSION}")
+    assert not [name for op, name in dev.changed() if op == "delete-replaced" and "webui-app" in name]
 
 
 def _make_broken_image(base: str, target: str, down_revision: str) -> None:

@@ -14,8 +14,6 @@ import json
 import os
 import re
 import secrets
-import shlex
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,7 +91,8 @@ class LiteStack:
 
     def pulumi(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """The CLI itself, for what the Automation API cannot do without putting a value on the command line."""
-        return subprocess.run([self.engine.command.command, *args, "--stack", self.name], input=stdin, cwd=self.work_dir,
+        return subprocess.run([self.engine.command.command, *args, "--stack", self.name], input=stdin,
+                              cwd=self.work_dir,
                               env={**os.environ, **self.engine.env}, capture_output=True, text=True, timeout=120,
                               check=False)
 

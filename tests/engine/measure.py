@@ -23,8 +23,8 @@ import pulumi_docker as docker  # noqa: F401  (imported by the real program; loa
 
 from components.providers.selfsigned import SelfSignedCertificate
 from deploy.plugins import DOUBLES
+from tests.engine.lite import ROOT, TOOLCHAIN, Engine, cli_root, toolchain_env
 from tests.engine.servers import Pg, pg_from_env, unique
-from tests.engine.lite import ROOT, TOOLCHAIN, Engine, cli_root, pins, toolchain_env
 from tests.engine.test_engine_dynamic_providers import ADMIN_KEY, app_password, postgres_program
 from tests.engine.test_engine_policy_pack import RUN_PACK, pack_config, real_program
 

@@ -26,6 +26,7 @@ from tests.policy.analyzer import (  # noqa: F401  (re-exported for the policy t
     stack_args,
     urn_of,
 )
+
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"

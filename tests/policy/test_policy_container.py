@@ -322,7 +322,8 @@ def test_process_limit_is_advisory_and_bounded(good_app):
 
 FLOATING = ["registry.example.com/acme/open-webui-next:latest", "registry.example.com/acme/open-webui-next:main",
             "registry.example.com/acme/open-webui-next:slim", "registry.example.com/acme/open-webui-next:main-slim",
-            "registry.example.com/acme/open-webui-next:dev", "registry.example.com/acme/open-webui-next", "localhost:5000/owui",
+            "registry.example.com/acme/open-webui-next:dev", "registry.example.com/acme/open-webui-next",
+            "localhost:5000/owui",
             "nginx:1.27", "redis:7", "registry.example.com/acme/x@sha256:abc", "registry.example.com/acme/x:v1.2"]
 PINNED = ["registry.example.com/acme/open-webui-next:v1.2.3-slim", "registry.example.com/acme/open-webui-next:v1.2.3",
           "openwebui-local/open-webui:0.12.4", "registry.example.com/acme/open-webui-next:git-0a1b2c3-slim",

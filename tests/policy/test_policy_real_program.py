@@ -13,10 +13,8 @@ import pulumi
 import pytest
 from policy_helpers import CONTAINER, make_proxy, make_stack, set_env
 
-from tests.policy.analyzer import mandatory_violations as check
-
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
-
+from tests.policy.analyzer import mandatory_violations as check
 
 
 def declared(environment: str, tls_pair: dict[str, str], **overrides: Any) -> RecordingMocks:

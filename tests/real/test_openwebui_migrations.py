@@ -2,7 +2,8 @@
 
 open-webui pins SQLAlchemy 2.0.50, Alembic 1.18.4, pydantic 2.13... which conflict with the project's pins, so
 it is NOT in requirements.txt: it goes (--no-deps, plus the wheel's own requirements-slim.txt, as in the image)
-into a separate venv under ~/.cache/openwebui-pulumi (OWUI_CACHE), built once (~2 min) and reused. The runner then runs with that venv's
+into a separate venv under ~/.cache/openwebui-pulumi (OWUI_CACHE), built once (~2 min) and reused. The runner then
+runs with that venv's
 Python, like it does inside the app image.
 """
 
@@ -28,7 +29,8 @@ OPEN_WEBUI_VERSION = "0.12.4"
 OPEN_WEBUI_HEAD = "0bd252b206fb"  # the head revision shipped in 0.12.4 (notes/open-webui.md)
 VENV = Path(os.environ.get(
     "OWUI_TEST_OPENWEBUI_VENV",
-    Path(os.environ.get("OWUI_CACHE", Path.home() / ".cache" / "openwebui-pulumi")) / f"owui-venv-{OPEN_WEBUI_VERSION}"))
+    Path(os.environ.get("OWUI_CACHE", Path.home() / ".cache" / "openwebui-pulumi"))
+    / f"owui-venv-{OPEN_WEBUI_VERSION}"))
 
 _REQS_SCRIPT = """
 import importlib.metadata as m

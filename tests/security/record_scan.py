@@ -83,7 +83,7 @@ def _collect(dep) -> list[str]:
     lines += ["", "## CIS Docker Benchmark section 5 (docker-bench-security 1.6.0 ids) from docker inspect"]
     purposes = [*HARDENED, "bad-defaults", "bad-created", "bad-ports"]
     inspected = cis_inspect.inspect_containers(*(dep.containers[p] for p in purposes))
-    for purpose, container in zip(purposes, inspected):
+    for purpose, container in zip(purposes, inspected, strict=False):
         findings = cis_inspect.check_container(container, cis_inspect.Options(allowed_bind_ips=("127.0.0.1",)))
         label = "hardened" if purpose in HARDENED else "deliberately bad"
         lines.append(cis_inspect.summary(f"{purpose} ({label})", findings))
@@ -91,15 +91,18 @@ def _collect(dep) -> list[str]:
     lines += ["", "## HTTP from the outside"]
     problems, statuses = outside.rate_limit_problems(dep.url("proxy"), dep.ca_file)
     lines.append(f"signin rate limit (10/min, burst 5): statuses {statuses}; problems {problems or 'none'}")
-    lines.append(f"security headers: problems {outside.security_header_problems(dep.url('proxy'), dep.ca_file) or 'none'}")
+    headers = outside.security_header_problems(dep.url('proxy'), dep.ca_file)
+    lines.append(f"security headers: problems {headers or 'none'}")
     spoof = {h: "admin@example.com" for h in outside.TRUSTED_AUTH_HEADERS}
     received = outside.forwarded_request(dep.url("proxy"), dep.ca_file, {**spoof, "X-Forwarded-For": "203.0.113.7"})
     leaked = sorted(h for h in spoof if h.lower() in received)
     lines.append(f"trusted-auth headers sent {sorted(spoof)}: reached the upstream: {leaked or 'none'}; "
                  f"X-Forwarded-For seen upstream: {received.get('x-forwarded-for')}")
     dep.wait_https("app-proxy", "/health", seconds=180)
-    lines.append(f"CORS own origin allowed (positive control): problems {outside.cors_allows_own_origin(dep.url('app-proxy'), dep.ca_file) or 'none'}")
-    lines.append(f"CORS https://evil.example refused: problems {outside.cors_refuses_foreign_origin(dep.url('app-proxy'), dep.ca_file) or 'none'}")
+    own = outside.cors_allows_own_origin(dep.url('app-proxy'), dep.ca_file)
+    lines.append(f"CORS own origin allowed (positive control): problems {own or 'none'}")
+    foreign = outside.cors_refuses_foreign_origin(dep.url('app-proxy'), dep.ca_file)
+    lines.append(f"CORS https://evil.example refused: problems {foreign or 'none'}")
     return lines
 
 

@@ -25,8 +25,8 @@ import requests
 
 from components.config import ProxySettings, ResourceSettings
 from components.hardening import PIDS_LIMIT, ContainerProfile, hardened_container_args
-from components.proxy import APP_ALIAS, INTERMEDIATE_CIPHERS, NginxConfigArgs, render_nginx_conf
 from components.providers.selfsigned import generate_certificate
+from components.proxy import APP_ALIAS, INTERMEDIATE_CIPHERS, NginxConfigArgs, render_nginx_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 START_NGINX = ROOT / "images" / "nginx" / "start-nginx"
@@ -178,7 +178,8 @@ class Deployment:
 
     def start_echo(self, purpose: str, network: str) -> str:
         profile = self.profile("upstream", TOOLS_IMAGE, "1000:1000", 128, 0.25,
-                               ["python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/health', timeout=3)"])
+                               ["python3", "-c",
+                                "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/health', timeout=3)"])
         flags = [*hardened_run_flags(profile), f"--network={network}", f"--network-alias={APP_ALIAS}",
                  f"--mount=type=bind,source={ECHO_SCRIPT},target=/srv/echo_upstream.py,readonly"]
         return self.run(purpose, TOOLS_IMAGE, flags, ["python3", "/srv/echo_upstream.py", "8080"])

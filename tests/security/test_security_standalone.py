@@ -88,7 +88,7 @@ def test_intermediate_proxy_refuses_old_protocols_with_python_ssl(dep):
 
 def test_cis_hardened_containers_pass(dep):
     inspected = inspect_containers(*(dep.containers[p] for p in HARDENED))
-    for purpose, container in zip(HARDENED, inspected):
+    for purpose, container in zip(HARDENED, inspected, strict=False):
         findings = check_container(container, cis_inspect.Options(allowed_bind_ips=("127.0.0.1",)))
         assert [str(f) for f in failures(findings)] == [], purpose
         exceptions = {f.cis_id for f in findings if f.status is Status.EXCEPTION}

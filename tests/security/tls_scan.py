@@ -204,7 +204,8 @@ def _judge_protocols(result: dict[str, Any], config: dict[str, Any]) -> dict[str
         problems["ciphers"] = (f"Cipher suites {sorted(suites - set(config['ciphers']['iana']))} "
                                "are supported, but should be rejected.")
     if config["ecdh_param_size"] and smallest_ecdh is not None and smallest_ecdh < config["ecdh_param_size"]:
-        problems["ecdh_param_size"] = f"ECDH parameter size is {smallest_ecdh}, should be >= {config['ecdh_param_size']}."
+        problems["ecdh_param_size"] = (f"ECDH parameter size is {smallest_ecdh}, "
+                                       f"should be >= {config['ecdh_param_size']}.")
     if smallest_dh is not None and (not config["dh_param_size"] or smallest_dh < config["dh_param_size"]):
         # A profile without dh_param_size (6.0) allows no DHE at all; the cipher check names the suites.
         problems["dh_param_size"] = f"DH key exchange offered with {smallest_dh}-bit parameters."
@@ -273,7 +274,8 @@ def report_details(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "suites": suites,
         "curves": [c["name"] for c in result["elliptic_curves"]["result"].get("supported_curves") or []],
-        "certificate": f"{leaf['public_key']['algorithm']} {leaf['public_key'].get('ec_curve_name') or leaf['public_key']['key_size']}, "
+        "certificate": f"{leaf['public_key']['algorithm']} "
+                       f"{leaf['public_key'].get('ec_curve_name') or leaf['public_key']['key_size']}, "
                        f"{leaf['signature_algorithm_oid']['name']}, "
                        f"{(_when(leaf['not_valid_after']) - _when(leaf['not_valid_before'])).days} days",
     }

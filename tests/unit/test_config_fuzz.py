@@ -39,8 +39,8 @@ from components.config import (
     load_settings,
 )
 from components.stack_config import raw_values
-from tests.policy.analyzer import mandatory_violations
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
+from tests.policy.analyzer import mandatory_violations
 
 STACKS = ("dev", "staging", "prod")
 NAMESPACE = "openwebui"

@@ -20,7 +20,6 @@ from components.providers.postgresql import (
     PostgresRoleProvider,
     PostgresServer,
 )
-
 from tests.conftest import RecordingMocks, is_secret_input
 
 ROOT = Path(__file__).resolve().parents[2]
