@@ -854,7 +854,6 @@ def validate_tls_pair(certificate: str, private_key: str, hostname: str,
     """Problems with a provided certificate: unreadable, expired, not matching its key or host."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    from cryptography.x509.oid import ExtensionOID
 
     problems: list[tuple[str, str]] = []
     try:
@@ -877,8 +876,8 @@ def validate_tls_pair(certificate: str, private_key: str, hostname: str,
     if cert.not_valid_before_utc > now:
         problems.append(("tlsCertificate", "is not valid yet"))
     try:
-        names = cert.extensions.get_extension_for_oid(
-            ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value.get_values_for_type(x509.DNSName)
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName)
     except x509.ExtensionNotFound:
         names = []
     if names and not any(_host_matches(pattern, hostname) for pattern in names):

@@ -34,6 +34,8 @@ class Database(pulumi.ComponentResource):
             self.url = pulumi.Output.secret(build_database_url("sqlite", sqlite_path=SQLITE_PATH))
         else:
             from components.database_server import provision
+            if args.app_password is None:
+                raise ValueError(f"{db.type}: the database needs an app password (SecretsArgs.with_database_password)")
             self.resources = provision(self, name, db, args.app_password)
             self.url = pulumi.Output.secret(pulumi.Output.from_input(args.app_password).apply(
                 lambda password: build_database_url(

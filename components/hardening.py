@@ -6,8 +6,9 @@ the policy pack checks the same properties on whatever reaches the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_command as command
@@ -121,12 +122,15 @@ def child_opts(parent: pulumi.Resource, *, depends_on: Optional[list] = None,
     return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **extra)
 
 
-def env_list(plain: dict[str, pulumi.Input[str]], secret: dict[str, pulumi.Input[str]]) -> list:
+def _env_item(key: str) -> Callable[[str], str]:
+    return lambda value: f"{key}={value}"
+
+
+def env_list(plain: Mapping[str, pulumi.Input[str]], secret: Mapping[str, pulumi.Input[str]]) -> list[Any]:
     """Container env as separate items: plain ones stay readable at preview (so policies can judge
     them), secret ones stay individual secret Outputs (never joined into a plain string)."""
-    items: list = [f"{key}={value}" if isinstance(value, str) else
+    items: list[Any] = [f"{key}={value}" if isinstance(value, str) else
                    pulumi.Output.concat(key, "=", value) for key, value in sorted(plain.items())]
     for key, value in sorted(secret.items()):
-        items.append(pulumi.Output.secret(pulumi.Output.from_input(value).apply(
-            lambda v, k=key: f"{k}={v}")))
+        items.append(pulumi.Output.secret(pulumi.Output.from_input(value).apply(_env_item(key))))
     return items

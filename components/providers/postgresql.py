@@ -289,7 +289,7 @@ def _check_server(props: dict[str, Any], keys: ConfigKeys, failures: list[CheckF
     port = props.get("port")
     if not is_unknown(port):
         try:
-            if not 0 < int(port) < 65536:
+            if not 0 < int(str(port)) < 65536:
                 raise ValueError
         except (TypeError, ValueError):
             failures.append(CheckFailure("port", f"{keys.port}: {port!r} is not a TCP port (1-65535)"))
@@ -565,7 +565,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
                 raise ProvisioningError(f"the owner role {owner!r} does not exist on {where} (see {keys.user})")
             info = _database_info(conn, database)
             created = info is None
-            if created:
+            if info is None:
                 if not (superuser or createdb):
                     raise ProvisioningError(
                         f"the admin user {props.get('adminUser')!r} on {where} may not create databases: grant it "
@@ -579,7 +579,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
                     raise _foreign_database_error(props, keys, database, info[1], count)
             try:
                 with _transaction(conn) as cur:
-                    if not created and info[1] != owner:
+                    if info is not None and info[1] != owner:
                         cur.execute(pg_sql.alter_database_owner(database, owner))
                     cur.execute(pg_sql.comment_on_database(database, pg_sql.MANAGED_MARKER))
                     cur.execute(pg_sql.grant_connect(database, owner))
@@ -592,7 +592,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
                         cur.execute(pg_sql.drop_database(database))
                 raise
             encoding = (_database_info(conn, database) or [None, None, None])[2]
-        if not created and info[1] != owner and info[3] == pg_sql.MANAGED_MARKER:
+        if info is not None and info[1] != owner and info[3] == pg_sql.MANAGED_MARKER:
             # Our database under an earlier app role: its tables follow the database to the new owner.
             with _admin(self, props) as conn:
                 previous = _role_info(conn, info[1])
@@ -641,7 +641,7 @@ class PostgresDatabaseProvider(AdminPasswordProvider):
             # The app role was replaced (renamed): its tables must follow, or the new role cannot migrate them
             # and the old role cannot be dropped.
             with _admin(self, news, dbname=database) as conn, conn.cursor() as cur:
-                cur.execute(pg_sql.reassign_owned(old_owner, owner))
+                cur.execute(pg_sql.reassign_owned(str(old_owner), owner))
         return UpdateResult({**normalise_ints(news), "encoding": olds.get("encoding"), "created": olds.get("created")})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
