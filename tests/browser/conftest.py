@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
 import pytest
@@ -80,11 +80,29 @@ def browsers(aio, playwright) -> Iterator[Browsers]:
 
 # --- stacks -------------------------------------------------------------------------------------
 
-def cleanup_stack(stack: str, network: str, volume: str) -> None:
+def cleanup_stack(stack: str, network: str, volume: str, database: Optional[str] = None) -> None:
+    """Remove what a stack left: containers, network, data volume, and its PostgreSQL database
+    and role on the test server (scripts/db-servers) when it had one."""
     for container in containers_of(stack, all_states=True):
         docker("rm", "-f", container["Id"], check=False)
     docker("network", "rm", network, check=False)
     docker("volume", "rm", "-f", volume, check=False)
+    if database:
+        pg_admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        pg_admin_sql(f'DROP ROLE IF EXISTS "{database}"')
+
+
+def pg_admin_sql(sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", user="owui_admin", password=pg_admin_password(),
+                                  dbname="postgres", connect_timeout=5)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
 
 
 def deploy(stack: str, values: dict[str, Any], tmp_path_factory: Any,
@@ -108,3 +126,15 @@ def deploy(stack: str, values: dict[str, Any], tmp_path_factory: Any,
 
 def pg_admin_password() -> str:
     return os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin")
+
+
+def add_users(deployment: RealDeployment, count: int, prefix: str) -> list[tuple[str, str]]:
+    """`count` ordinary accounts (email, password), added by the admin through the API."""
+    token = deployment.client.token(deployment.target.admin_email, deployment.admin_password)
+    users = []
+    for index in range(count):
+        email, password = f"{prefix}-{index}@example.com", f"Crowd-password-{index}-x9"
+        response = deployment.client.add_user(token, email, password)
+        assert response.status_code == 200, response.text[:300]
+        users.append((email, password))
+    return users

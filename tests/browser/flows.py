@@ -354,70 +354,65 @@ async def sign_out(page: Any, target: Target) -> None:
     await page.get_by_text(re.compile(r"^\s*sign out\s*$", re.I)).first.click()
 
 
-async def crowd(browser: Any, target: Target, users: int) -> dict[str, Any]:
-    """`users` browser contexts (one address: this machine) load the sign-in page and sign in at
-    once. Returns what they saw: statuses by kind, problems other than the auth limit."""
+async def crowd(browser: Any, target: Target, users: list[tuple[str, str]]) -> dict[str, Any]:
+    """One browser context per (email, password), all from this machine's one address, loading
+    the sign-in page and signing in at once. What they saw: problems other than the auth
+    endpoints' configured limits, how many signed in, statuses by code."""
     # Twenty pages rendering at once on a two-core machine are slow; the limits are what is
     # judged here, not the speed.
-    contexts = [await new_context(browser, timeout=180) for _ in range(users)]
-    problems: list[str] = []
-    signed_in = 0
+    contexts = [await new_context(browser, timeout=180) for _ in users]
 
-    async def one(index: int, context: Any, seen: Seen) -> bool:
+    async def one(context: Any, seen: Seen, email: str, password: str) -> bool:
         page = await context.new_page()
         await page.goto(target.url + "/auth")
         await page.locator("input[type=password]").wait_for()
-        await page.locator("input[type=email]").fill(target.admin_email)
-        await page.locator("input[type=password]").fill(target.admin_password)
+        await page.locator("input[type=email]").fill(email)
+        await page.locator("input[type=password]").fill(password)
         async with page.expect_response(lambda r: urlsplit(r.url).path == SIGNIN_PATH) as answer:
             await page.locator("button[type=submit]").click()
-        status = (await answer.value).status
-        if status != 200:
+        if (await answer.value).status != 200:
             return False
         await page.locator("#chat-input").wait_for()
         await seen.settled(seconds=180)
         return True
 
+    def auth_limit(method: str, path: str, status: int) -> bool:
+        return status == 429 and path in AUTH_LIMITED
+
     started = time.monotonic()
-    results = await asyncio.gather(*(one(i, c, s) for i, (c, s) in enumerate(contexts)),
+    results = await asyncio.gather(*(one(c, s, e, p) for (c, s), (e, p) in zip(contexts, users, strict=True)),
                                    return_exceptions=True)
     elapsed = time.monotonic() - started
+    problems: list[str] = []
     statuses: dict[str, int] = {}
-    auth_429 = 0
-    for index, (result, (context, seen)) in enumerate(zip(results, contexts)):
-        if isinstance(result, Exception):
+    signed_in = auth_429 = 0
+    for index, (result, (context, seen)) in enumerate(zip(results, contexts, strict=True)):
+        if isinstance(result, BaseException):
             problems.append(f"user {index}: {type(result).__name__}: {str(result)[:300]}")
         elif result:
             signed_in += 1
-        for method, url, status in seen.responses:
+        for _method, url, status in seen.responses:
             statuses[str(status)] = statuses.get(str(status), 0) + 1
-            if status == 429 and urlsplit(url).path in AUTH_LIMITED:
-                auth_429 += 1
-
-        def auth_limit(method: str, path: str, status: int) -> bool:
-            return status == 429 and path in AUTH_LIMITED
-
+            auth_429 += status == 429 and urlsplit(url).path in AUTH_LIMITED
         problems += seen.problems(f"user {index}", target, also_expected=auth_limit)
         await context.close()
     return {"problems": problems, "signed_in": signed_in, "auth_429": auth_429,
-            "statuses": statuses, "seconds": elapsed,
-            "requests": sum(statuses.values())}
+            "statuses": statuses, "seconds": round(elapsed, 1), "requests": sum(statuses.values())}
 
 
-async def wrong_password_burst(browser: Any, target: Target, attempts: int) -> list[int]:
-    """`attempts` wrong-password sign-ins sent at once from a page of the stack: their statuses."""
+async def wrong_password_burst(browser: Any, target: Target, attempts: int) -> list[list[Any]]:
+    """`attempts` sign-ins with wrong passwords sent at once from a page of the stack, each for a
+    different unknown address (so only the proxy's per-address limit can stop them, not the app's
+    own per-account one, routers/auths.py signin_rate_limiter): [status, content type] of each."""
     context, _seen = await new_context(browser)
     try:
         page = await context.new_page()
         await page.goto(target.url + "/auth")
-        return await page.evaluate("""async ([email, attempts]) => {
-            const one = () => fetch('/api/v1/auths/signin', {method: 'POST',
-                headers: {'Content-Type': 'application/json'},
-                body: JSON.stringify({email, password: 'wrong-password-' + Math.random()})})
-                .then(r => r.status);
-            const statuses = [];
-            for (let i = 0; i < attempts; i++) statuses.push(await one());
-            return statuses;
-        }""", [target.admin_email, attempts])
+        return await page.evaluate("""async (attempts) => Promise.all(
+            Array.from({length: attempts}, (_, i) => fetch('/api/v1/auths/signin', {
+                method: 'POST', headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({email: `nobody-${i}-${Date.now()}@example.com`,
+                                      password: 'wrong-password-' + Math.random()})})
+              .then(r => [r.status, r.headers.get('content-type') || ''])))""", attempts)
     finally:
         await context.close()

@@ -4,12 +4,13 @@ websocket upgrade."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import cleanup_stack, deploy
-from tests.browser.flows import AUTH_LIMITED, Journey, Target, crowd, wrong_password_burst
+from tests.browser.conftest import add_users, cleanup_stack, deploy
+from tests.browser.flows import Journey, Target, crowd, wrong_password_burst
 from tests.conftest import stack_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker]
@@ -18,7 +19,7 @@ STACK = "dev-browser"
 NETWORK, VOLUME = "openwebui-dev-browser", "openwebui-dev-browser-data"
 HTTPS_PORT, HTTP_PORT = 19543, 19580
 # Ports of the deliberately broken proxies the negative controls put in front of the same app.
-BROKEN_PORTS = {"tight": (19590, 19591), "no-upgrade": (19592, 19593)}
+BROKEN_PORTS = {"tight": 19590, "no-upgrade": 19592}
 # Enough for the 20 simultaneous sign-ins below, and still a limit a burst of wrong passwords hits.
 AUTH_RATE, AUTH_BURST = 60, 25
 USERS = 20
@@ -78,24 +79,32 @@ def test_immutable_chunks_cached_for_a_year_and_not_connection_limited(dev):
 
 
 def test_many_users_behind_one_address_sign_in_at_once(dev, browsers, aio):
-    """20 browser contexts from this machine load the sign-in page and sign in at the same time:
-    no 503 and no 429 but the auth limit's (these fit in the configured burst: none expected)."""
-    seen = aio.run_until_complete(crowd(browsers.for_targets(dev.target), dev.target, USERS))
-    print(f"{USERS} users: {seen['requests']} requests in {seen['seconds']:.1f}s, "
-          f"statuses {seen['statuses']}, signed in {seen['signed_in']}")
+    """20 people behind one address (browser contexts on this machine) load the sign-in page and
+    sign in at the same time: no 503 and no 429 anywhere (the sign-ins fit the configured burst),
+    every page complete."""
+    users = add_users(dev, USERS, "crowd")
+    seen = aio.run_until_complete(crowd(browsers.for_targets(dev.target), dev.target, users))
+    print(f"{USERS} users at once: {seen}")
     assert seen["problems"] == []
-    assert seen["signed_in"] + seen["auth_429"] == USERS
-    assert seen["signed_in"] >= AUTH_BURST - 5  # the burst holds them; a few may share it
+    assert seen["signed_in"] == USERS and seen["auth_429"] == 0
+    assert not {"503", "429"} & set(seen["statuses"])
 
 
-def test_wrong_password_burst_still_gets_429(dev, browsers, aio):
-    statuses = aio.run_until_complete(wrong_password_burst(
-        browsers.for_targets(dev.target), dev.target, AUTH_BURST + 15))
-    print(f"wrong-password statuses: {statuses}")
-    assert 429 in statuses
-    assert all(s in (400, 401, 403) for s in statuses[:statuses.index(429)])
-    assert not set(statuses) - {400, 401, 403, 429}
-    assert AUTH_LIMITED[0] == "/api/v1/auths/signin"
+def test_wrong_password_burst_still_gets_429_from_the_proxy(dev, browsers, aio):
+    # Let the sign-ins above drain from the limit's bucket first (burst / rate).
+    time.sleep((AUTH_BURST + 1) * 60 / AUTH_RATE)
+    attempts = AUTH_BURST + 15
+    answers = aio.run_until_complete(wrong_password_burst(
+        browsers.for_targets(dev.target), dev.target, attempts))
+    statuses = sorted(status for status, _ in answers)
+    print(f"{attempts} wrong passwords at once: {statuses}")
+    refused = [content for status, content in answers if status == 429]
+    # The first request and the burst reach the app (and are refused by it, 400), plus what
+    # refills while they arrive; nginx answers the rest with its own 429 page (HTML; the app's
+    # own 429 would be JSON).
+    assert AUTH_BURST + 1 <= attempts - len(refused) <= AUTH_BURST + 4, statuses
+    assert set(statuses) <= {400, 401, 403, 429}
+    assert all(content.startswith("text/html") for content in refused), answers
 
 
 @pytest.mark.parametrize("breakage", ["tight", "no-upgrade"])
@@ -105,7 +114,7 @@ def test_the_journey_fails_on_a_broken_proxy(dev, browsers, aio, tmp_path, uploa
     websocket Upgrade headers, must report the breakage."""
     from tests.browser.broken_proxy import broken_proxy
 
-    with broken_proxy(NETWORK, tmp_path, breakage, *BROKEN_PORTS[breakage]) as (url, ca_file):
+    with broken_proxy(NETWORK, tmp_path, breakage, BROKEN_PORTS[breakage]) as (url, ca_file):
         target = Target(url=url, ca_file=ca_file, admin_email=dev.target.admin_email,
                         admin_password=dev.target.admin_password)
         journey = Journey(browsers.for_targets(target), target, tmp_path)

@@ -74,7 +74,12 @@ def test_limits_follow_the_arguments():
 def test_immutable_chunks_get_a_year_of_cache_at_server_level():
     assert 'add_header Cache-Control $asset_cache_control always;' in _server_level(CONF)
     assert '~^/_app/immutable/ "public, max-age=31536000, immutable";' in CONF
-    assert "proxy_hide_header Cache-Control;" in _locations(CONF)["/_app/immutable/"]
+    immutable = _locations(CONF)["/_app/immutable/"]
+    assert "proxy_hide_header Cache-Control;" in immutable
+    # ... and nginx keeps them, so the app serves each chunk once, not once per visitor.
+    assert "proxy_cache assets;" in immutable and "proxy_cache_lock on;" in immutable
+    assert "proxy_cache_path /tmp/nginx/cache " in CONF
+    assert sum("proxy_cache assets;" in block for block in _locations(CONF).values()) == 1
 
 
 def test_csp_enforced_by_default_and_report_only_on_request():

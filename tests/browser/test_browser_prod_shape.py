@@ -1,0 +1,154 @@
+"""The prod shape for real: PostgreSQL, two app replicas and Redis behind nginx.
+
+Shared state is proven from outside, straight at the replicas (their addresses on the stack's
+private network, reachable from this host): a Socket.IO client connected to replica 1 receives
+the channel message posted through replica 2 (only Redis, WEBSOCKET_MANAGER=redis, can carry it
+across), a session token issued by either replica is accepted by the other, and the browser
+journey through nginx is served by both.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import pytest
+import requests
+
+from tests.browser.conftest import cleanup_stack, deploy, pg_admin_password
+from tests.browser.flows import Journey
+from tests.conftest import stack_config
+from tests.e2e.conftest import require
+from tests.e2e.harness import containers_of, docker
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
+
+STACK = "prodshape-browser"
+NETWORK, VOLUME = "openwebui-prodshape-browser", "openwebui-prodshape-browser-data"
+HTTPS_PORT, HTTP_PORT = 19743, 19780
+DATABASE = "openwebui_browser_prodshape"
+
+
+@pytest.fixture(scope="module")
+def prod(docker_engine, tmp_path_factory):
+    require(["pg_isready", "-h", "127.0.0.1"], "the PostgreSQL test server")
+    values = stack_config("staging")
+    values.update({
+        "environment": "staging",
+        "publicUrl": f"https://localhost:{HTTPS_PORT}",
+        "replicas": 2,
+        "databaseAdminPassword": pg_admin_password(),
+        "database": {**values["database"], "name": DATABASE, "user": DATABASE},
+        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT},
+        "network": {"subnet": "172.30.142.0/24", "name": NETWORK},
+        "storage": {"volumeName": VOLUME},
+        "migration": {"backupDir": str(tmp_path_factory.mktemp("backups"))},
+        # Channels carry the cross-replica event below (off by default: config.py ENABLE_CHANNELS).
+        "app": {**values.get("app", {}), "extraEnv": {"ENABLE_CHANNELS": "true"}},
+    })
+    cleanup_stack(STACK, NETWORK, VOLUME, DATABASE)
+    deployment = deploy(STACK, values, tmp_path_factory, secret_keys=("databaseAdminPassword",))
+    yield deployment
+    deployment.destroy()
+    cleanup_stack(STACK, NETWORK, VOLUME, DATABASE)
+
+
+def replicas() -> list[dict]:
+    """The app containers, replica 1 first (webui-app-0…, webui-app-1…)."""
+    found = sorted(containers_of(STACK, "app"), key=lambda c: c["Name"])
+    assert len(found) == 2, [c["Name"] for c in found]
+    return found
+
+
+def replica_url(container: dict) -> str:
+    return f"http://{container['NetworkSettings']['Networks'][NETWORK]['IPAddress']}:8080"
+
+
+def signin(base: str, email: str, password: str) -> dict:
+    response = requests.post(base + "/api/v1/auths/signin", json={"email": email, "password": password},
+                             timeout=30)
+    assert response.status_code == 200, response.text[:300]
+    return response.json()
+
+
+def test_shape_two_replicas_redis_postgresql(prod):
+    roles = sorted(c["Config"]["Labels"]["openwebui.role"] for c in containers_of(STACK))
+    assert roles == ["app", "app", "proxy", "redis"]
+    for container in replicas():
+        env = dict(e.split("=", 1) for e in container["Config"]["Env"])
+        assert env["WEBSOCKET_MANAGER"] == "redis"
+        assert env["DATABASE_URL"].startswith("postgresql")
+        assert requests.get(replica_url(container) + "/health/db", timeout=10).status_code == 200
+
+
+def test_token_from_one_replica_accepted_by_the_other(prod):
+    one, two = (replica_url(c) for c in replicas())
+    for issuer, checker in ((two, one), (one, two)):
+        session = signin(issuer, prod.target.admin_email, prod.admin_password)
+        me = requests.get(checker + "/api/v1/auths/", timeout=30,
+                          headers={"Authorization": f"Bearer {session['token']}"})
+        assert me.status_code == 200, me.text[:300]
+        assert me.json()["id"] == session["id"]
+
+
+def test_socketio_client_on_replica_1_gets_a_message_posted_through_replica_2(prod):
+    import socketio  # python-socketio[client]
+
+    first, second = replicas()
+    one, two = replica_url(first), replica_url(second)
+    session = signin(two, prod.target.admin_email, prod.admin_password)
+    auth = {"Authorization": f"Bearer {session['token']}"}
+    channel = requests.post(two + "/api/v1/channels/create", headers=auth, timeout=30,
+                            json={"name": f"replicas-{int(time.time())}"})
+    assert channel.status_code == 200, channel.text[:300]
+    channel_id = channel.json()["id"]
+
+    events: "queue.Queue[dict]" = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("events:channel", events.put)
+    started = time.monotonic()
+    # Open WebUI's Socket.IO: path /ws/socket.io, websocket transport only (socket/main.py).
+    client.connect(one, socketio_path="/ws/socket.io", transports=["websocket"],
+                   auth={"token": session["token"]}, wait_timeout=20)
+    try:
+        # user-join puts this connection into the rooms of the user's channels (socket/main.py).
+        joined = client.call("user-join", {"auth": {"token": session["token"]}}, timeout=20)
+        assert joined and joined["id"] == session["id"]
+        text = f"hello across replicas {started}"
+        posted = requests.post(two + f"/api/v1/channels/{channel_id}/messages/post", headers=auth,
+                               json={"content": text}, timeout=30)
+        assert posted.status_code == 200, posted.text[:300]
+        deadline = time.monotonic() + 20
+        received = None
+        while time.monotonic() < deadline and received is None:
+            try:
+                event = events.get(timeout=1)
+            except queue.Empty:
+                continue
+            if event.get("data", {}).get("type") == "message":
+                received = event
+        assert received is not None, "replica 1's client never got the message posted on replica 2"
+        print(f"event from replica 2 reached replica 1's client "
+              f"{time.monotonic() - started:.2f}s after connecting")
+        assert received["channel_id"] == channel_id
+        assert received["data"]["data"]["content"] == text
+    finally:
+        client.disconnect()
+    # The POST went to replica 2 only: replica 1 heard of the message through Redis.
+    assert "/messages/post" not in docker("logs", first["Id"])
+    assert "/messages/post" in docker("logs", second["Id"])
+
+
+def test_browser_journey_through_nginx_served_by_both_replicas(prod, browsers, aio, tmp_path,
+                                                                 tmp_path_factory):
+    upload = tmp_path_factory.mktemp("upload") / "replicas-upload-notes.txt"
+    upload.write_text("Uploaded through nginx to one of two replicas.\n" * 20)
+    since = str(int(time.time()) - 1)
+    journey = Journey(browsers.for_targets(prod.target), prod.target, tmp_path)
+    problems = aio.run_until_complete(journey.run(upload))
+    print(f"journey timings: {journey.timings}; screenshots in {tmp_path}")
+    assert problems == []
+    served = [docker("logs", "--since", since, c["Id"], check=False).count('"GET /api/')
+              for c in replicas()]
+    print(f"API requests served per replica during the journey: {served}")
+    assert all(count > 0 for count in served), served
