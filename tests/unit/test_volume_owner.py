@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from components import app_process
 from components.volume_owner import RUNNER, SCRIPTS, parse_findings
 from tests.conftest import env_of, run_program, stack_config
+from tests.mocks import RecordingMocks
 
 TOOL = SCRIPTS / "owui-volume-owner"
 
@@ -177,3 +179,26 @@ def test_program_runs_the_launcher_and_checks_health_without_curl():
     # The ownership step hands the volume to the user the app runs as.
     step = mocks.named("data-owner-take-over")
     assert step.inputs["environment"]["OWUI_APP_USER"] == app.inputs["user"] == "1000:1000"
+
+
+class SlowStep(RecordingMocks):
+    """Registers the ownership step a second late: whatever does not depend on it registers first."""
+
+    def new_resource(self, args):
+        if args.name == "data-owner-take-over":
+            time.sleep(1.0)
+        return super().new_resource(args)
+
+
+def test_step_runs_before_the_migration_and_again_only_on_relevant_change():
+    mocks = run_program("dev", stack_config("dev"), mocks=SlowStep())
+    names = [r.name for r in mocks.resources]
+    # The delay lets independent resources declared after the step overtake it (the certificate)...
+    assert names.index("tls-self-signed") < names.index("data-owner-take-over")
+    # ...but not the migration and the app, which wait for it.
+    assert names.index("data-owner-take-over") < names.index("migration-upgrade") < names.index("webui-app-0")
+    first = mocks.named("data-owner-take-over").inputs["triggers"]
+    assert run_program("dev", stack_config("dev")).named("data-owner-take-over").inputs["triggers"] == first
+    values = stack_config("dev")
+    values["image"] = "openwebui-local/open-webui-upstream-layout:0.12.4"
+    assert run_program("dev", values).named("data-owner-take-over").inputs["triggers"] != first
