@@ -42,6 +42,15 @@ def has_unknown(value: Any) -> bool:
     return bool(value == UNKNOWN)
 
 
+# The bridge keeps the list of keys its Check defaulted in the checked inputs (B1): an autoname is one of them, so
+# Diff can tell a name the program gave from one it made (B3).
+DEFAULTS_KEY = "__defaults"
+
+
+def autonamed(news: Props) -> bool:
+    return "name" in (news.get(DEFAULTS_KEY) or [])
+
+
 class InitFailed(Exception):
     """Create made the object but it did not become ready: the engine records it with init errors."""
 

@@ -27,7 +27,16 @@ from urllib.parse import quote
 
 from components.docker_forms import canonical, cpus_form, format_ns, parse
 from plugins.docker.cli import api, docker, inspect
-from plugins.protocol import UNKNOWN, Diff, InitFailed, Props, ResourceType, has_unknown, property_diff
+from plugins.protocol import (
+    DEFAULTS_KEY,
+    UNKNOWN,
+    Diff,
+    InitFailed,
+    Props,
+    ResourceType,
+    has_unknown,
+    property_diff,
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,7 @@ def autoname(resource_name: str, random_seed: bytes) -> str:
 
 def read_back(inputs: Props) -> Props:
     """The state Create records: the inputs with the read-back forms of C11 and C13."""
-    state = dict(inputs)
+    state = {k: v for k, v in inputs.items() if k != DEFAULTS_KEY}  # the bridge keeps __defaults in inputs only
     health = state.get("healthcheck")
     if isinstance(health, dict) and not has_unknown(health):
         state["healthcheck"] = {**health, **{k: canonical(v) for k, v in health.items()
@@ -93,6 +102,8 @@ def read_back(inputs: Props) -> Props:
 
 def container_diff(olds: Props, news: Props) -> Diff:
     relevant = [n for n in INPUT_NAMES if not (BY_NAME[n].computed and n not in news)]
+    if news.get("user") == "":
+        relevant.remove("user")  # C4: a new empty user is diff-suppressed upstream
     return property_diff(olds, news, relevant, force_new=lambda n: BY_NAME[n].force_new,
                          delete_before_replace=True)
 
@@ -102,8 +113,11 @@ class Container(ResourceType):
 
     def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
         checked = {**DEFAULTS, **news}
+        defaulted = [key for key in DEFAULTS if key not in news]
         if not checked.get("name"):
             checked["name"] = olds.get("name") or autoname(name, random_seed)
+            defaulted.append("name")
+        checked[DEFAULTS_KEY] = sorted(defaulted)
         if isinstance(checked.get("healthcheck"), dict):
             checked["healthcheck"] = {**HEALTH_DEFAULTS, **checked["healthcheck"]}
         for port in checked.get("ports") or []:
@@ -119,6 +133,8 @@ class Container(ResourceType):
         return read_back(inputs)
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
+        if any(part == "" for part in inputs.get("command") or []):
+            raise RuntimeError("values for command may not be empty")  # C26, before anything exists
         container_id = _create(inputs)
         planned = {**inputs, "id": container_id}
         try:

@@ -1,10 +1,14 @@
 """``docker:index/network:Network`` and ``docker:index/volume:Volume`` (rows N*, V* of
-docs/provider-contract.md): every input replaces; Read drops an object that is gone."""
+docs/provider-contract.md): every input replaces, delete-before-replace when the program named the object (B3);
+an unnamed one is autonamed (B2); Read drops an object that is gone; Delete retries while the object is in use."""
 
 from __future__ import annotations
 
+import time
+
 from plugins.docker.cli import docker, inspect
-from plugins.protocol import Diff, Props, ResourceType, property_diff
+from plugins.docker.container import autoname
+from plugins.protocol import DEFAULTS_KEY, Diff, Props, ResourceType, autonamed, property_diff
 
 NETWORK_DEFAULTS: Props = {"driver": "bridge", "ipamDriver": "default", "internal": False, "attachable": False,
                            "ipv6": False}
@@ -14,18 +18,50 @@ VOLUME_DEFAULTS: Props = {"driver": "local"}
 VOLUME_INPUTS = ("name", "driver", "driverOpts", "labels")
 
 
+# N8, V7: upstream retries removal while the daemon says the object is still in use, for up to 30 s.
+IN_USE = ("has active endpoints", "volume is in use")
+REMOVE_RETRY_SECONDS = 30.0
+
+
 def _labels(inputs: Props) -> list[str]:
     return [f"--label={item['label']}={item['value']}" for item in inputs.get("labels") or []]
+
+
+def _checked(name: str, news: Props, olds: Props, random_seed: bytes, defaults: Props) -> Props:
+    checked = {**defaults, **news}
+    defaulted = [key for key in defaults if key not in news]
+    if not checked.get("name"):
+        checked["name"] = olds.get("name") or autoname(name, random_seed)
+        defaulted.append("name")
+    checked[DEFAULTS_KEY] = sorted(defaulted)
+    return checked
+
+
+def _without_defaults(inputs: Props) -> Props:
+    return {k: v for k, v in inputs.items() if k != DEFAULTS_KEY}
+
+
+def _remove(*args: str) -> None:
+    deadline = time.monotonic() + REMOVE_RETRY_SECONDS
+    while True:
+        done = docker(*args, check=False)
+        gone = done.returncode == 0 or "no such" in done.stderr.lower() or "not found" in done.stderr.lower()
+        if gone:
+            return
+        if not any(text in done.stderr for text in IN_USE) or time.monotonic() > deadline:
+            raise RuntimeError(f"docker {' '.join(args[:2])}: {done.stderr.strip()}")
+        time.sleep(1)
 
 
 class Network(ResourceType):
     token = "docker:index/network:Network"
 
     def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
-        return {**NETWORK_DEFAULTS, **news}
+        return _checked(name, news, olds, random_seed, NETWORK_DEFAULTS)
 
     def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        return property_diff(olds, news, NETWORK_INPUTS, force_new=lambda _: True)
+        return property_diff(olds, news, NETWORK_INPUTS, force_new=lambda _: True,
+                             delete_before_replace=not autonamed(news))
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
         args = ["network", "create", "--driver", inputs.get("driver", "bridge"), *_labels(inputs)]
@@ -43,24 +79,25 @@ class Network(ResourceType):
             args.append("--ipv6")
         args += [f"--opt={k}={v}" for k, v in (inputs.get("options") or {}).items()]
         network_id = docker(*args, inputs["name"]).stdout.strip()
-        return network_id, {**inputs, "scope": "local"}
+        return network_id, {**_without_defaults(inputs), "scope": "local"}
 
     def read(self, resource_id: str, state: Props, inputs: Props) -> tuple[Props, Props] | None:
         found = inspect("network", resource_id)
         return None if found is None else ({**state, "name": found["Name"]}, inputs)
 
     def delete(self, resource_id: str, state: Props, timeout: float) -> None:
-        docker("network", "rm", resource_id, check=False)
+        _remove("network", "rm", resource_id)
 
 
 class Volume(ResourceType):
     token = "docker:index/volume:Volume"
 
     def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
-        return {**VOLUME_DEFAULTS, **news}
+        return _checked(name, news, olds, random_seed, VOLUME_DEFAULTS)
 
     def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        return property_diff(olds, news, VOLUME_INPUTS, force_new=lambda _: True)
+        return property_diff(olds, news, VOLUME_INPUTS, force_new=lambda _: True,
+                             delete_before_replace=not autonamed(news))
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
         args = ["volume", "create", "--driver", inputs.get("driver", "local"), *_labels(inputs)]
@@ -69,11 +106,11 @@ class Volume(ResourceType):
         # which the provider relies on too): a re-created stack finds its kept data volume.
         volume = docker(*args, inputs["name"]).stdout.strip()
         found = inspect("volume", volume) or {}
-        return volume, {**inputs, "mountpoint": found.get("Mountpoint", "")}
+        return volume, {**_without_defaults(inputs), "mountpoint": found.get("Mountpoint", "")}
 
     def read(self, resource_id: str, state: Props, inputs: Props) -> tuple[Props, Props] | None:
         found = inspect("volume", resource_id)
         return None if found is None else ({**state, "mountpoint": found.get("Mountpoint", "")}, inputs)
 
     def delete(self, resource_id: str, state: Props, timeout: float) -> None:
-        docker("volume", "rm", resource_id, check=False)
+        _remove("volume", "rm", "-f", resource_id)

@@ -190,3 +190,48 @@ def test_c32_delete_stops_with_destroy_grace_seconds_not_stop_timeout(tiny_image
     assert not (tmp_path / "kill").exists()  # destroyGraceSeconds unset = 0 overrides the stopTimeout of 10 s
     for container_id in (graceful_id, killed_id):
         assert subprocess.run(["docker", "inspect", container_id], capture_output=True).returncode != 0
+
+
+def test_c4_an_empty_new_user_is_not_a_change() -> None:
+    assert CONTAINER.diff("id", {"user": "1000:1000"}, {"user": ""}, {}).changed == []
+    assert CONTAINER.diff("id", {"user": "1000:1000"}, {"user": "0"}, {}).replaces == ["user"]
+
+
+def test_c26_an_empty_command_element_fails_before_anything_exists(tiny_image: str) -> None:
+    with pytest.raises(RuntimeError, match="values for command may not be empty"):
+        CONTAINER.create("empty", base_inputs(tiny_image, "empty", command=["sleep", ""]), 0)
+    assert not subprocess.run(["docker", "ps", "-aq", "--filter", "name=^empty-"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+
+def test_c21_c25_c31_hosts_ports_and_network_data_read_back(tiny_image: str, cleanup: list) -> None:
+    container_id, state = create(cleanup, tiny_image, "rbk", hosts=[{"host": "db.internal", "ip": "host-gateway"}],
+                                 ports=[{"internal": 9000, "external": 0, "ip": "127.0.0.1"},
+                                        {"internal": 8000, "external": 0, "ip": "127.0.0.1"}])
+    assert state["hosts"] == [{"host": "db.internal", "ip": "host-gateway"}]
+    assert [p["internal"] for p in state["ports"]] == [8000, 9000]  # sorted by the internal port
+    assert all(p["external"] > 0 and p["ip"] == "127.0.0.1" and p["protocol"] == "tcp" for p in state["ports"])
+    assert [n["networkName"] for n in state["networkDatas"]] == ["bridge"]
+
+
+def test_b1_b3_check_records_what_it_defaulted() -> None:
+    checked = CONTAINER.check("web", {"image": "x", "restart": "always"}, {}, b"s")
+    assert "name" in checked["__defaults"] and "restart" not in checked["__defaults"]
+    assert "mustRun" in checked["__defaults"]
+    assert "__defaults" not in CONTAINER.preview_create(checked)  # inputs only, never the state
+
+
+def test_c35_a_network_connect_error_after_create_is_a_partial_create(tiny_image: str, cleanup: list) -> None:
+    inputs = base_inputs(tiny_image, "nonet", networksAdvanced=[{"name": "owui-double-no-such-network"}])
+    with pytest.raises(InitFailed) as failed:
+        CONTAINER.create("nonet", inputs, 0)
+    cleanup.append(("container", failed.value.resource_id))
+    assert "owui-double-no-such-network" in failed.value.reason
+    assert inspect(failed.value.resource_id)["Id"] == failed.value.resource_id  # it exists, recorded with errors
+
+
+def test_c29_volumes_are_not_read_back(tiny_image: str, cleanup: list, tmp_path) -> None:
+    container_id, state = create(cleanup, tiny_image, "vols", volumes=[{"hostPath": str(tmp_path),
+                                                                        "containerPath": "/v"}])
+    read = CONTAINER.read(container_id, {**state, "volumes": []}, {})
+    assert read is not None and read[0]["volumes"] == []

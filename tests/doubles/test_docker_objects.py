@@ -59,3 +59,58 @@ def test_v1_v7_volume_create_keeps_an_existing_volume_and_all_inputs_replace(cle
     assert VOLUME.diff(volume_id, state, {**state, "labels": [{"label": "x", "value": "y"}]}, {}).replaces
     VOLUME.delete(volume_id, state, 0)
     assert VOLUME.read(volume_id, state, {}) is None
+
+
+def test_b3_n1_v1_delete_before_replace_only_for_a_name_the_program_gave() -> None:
+    for resource in (NETWORK, VOLUME):
+        named = resource.check("obj", {"name": "given", "labels": [{"label": "a", "value": "1"}]}, {}, b"")
+        unnamed = resource.check("obj", {"labels": [{"label": "a", "value": "1"}]}, {}, b"s")
+        assert unnamed["name"].startswith("obj-") and "name" in unnamed["__defaults"]  # B2
+        change = {"labels": [{"label": "a", "value": "2"}]}
+        assert resource.diff("id", named, {**named, **change}, {}).delete_before_replace
+        assert not resource.diff("id", unnamed, {**unnamed, **change}, {}).delete_before_replace
+
+
+def test_i3_i9_pull_triggers_replace_create_before_delete(tiny_image: str) -> None:
+    _, outputs = IMAGE.create("img", {"name": tiny_image, "keepLocally": True}, 0)
+    diff = IMAGE.diff("id", outputs, {**outputs, "pullTriggers": ["v2"]}, {})
+    assert diff.replaces == ["pullTriggers"] and not diff.delete_before_replace
+
+
+def test_n8_network_delete_waits_for_its_last_endpoint(tiny_image: str, cleanup: list) -> None:
+    network_id, state = NETWORK.create("net", NETWORK.check("net", {"name": "owui-double-busy"}, {}, b""), 0)
+    cleanup.append(("network", network_id))
+    user = subprocess.run(["docker", "run", "-d", "--network", "owui-double-busy", tiny_image, "sleep", "60"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    cleanup.append(("container", user))
+    leaving = subprocess.Popen(["sh", "-c", f"sleep 3; docker rm -f {user} >/dev/null"])
+    try:
+        NETWORK.delete(network_id, state, 0)  # "has active endpoints" at first: retried, then removed
+    finally:
+        leaving.wait()
+    assert NETWORK.read(network_id, state, {}) is None
+
+
+def test_b7_d3_a_provider_config_change_replaces_nothing() -> None:
+    from pulumi.runtime.proto import provider_pb2
+
+    from plugins.protocol import Servicer, to_struct
+
+    answer = Servicer("docker", "5.1.0", []).DiffConfig(
+        provider_pb2.DiffRequest(olds=to_struct({"host": "unix:///a.sock"}), news=to_struct({"host": "ssh://b"})),
+        None)
+    assert answer.changes == provider_pb2.DiffResponse.DIFF_SOME and list(answer.replaces) == []
+
+
+def test_d1_the_providers_host_reaches_the_docker_cli() -> None:
+    from plugins.__main__ import configure_docker
+    from plugins.docker import cli
+
+    saved = dict(cli.HOST)
+    try:
+        configure_docker({"host": "unix:///var/run/docker.sock"})
+        assert cli.HOST["DOCKER_HOST"] == "unix:///var/run/docker.sock"
+        assert cli.docker("version", "--format", "{{.Server.Version}}").stdout.strip()
+    finally:
+        cli.HOST.clear()
+        cli.HOST.update(saved)

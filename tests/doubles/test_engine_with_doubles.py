@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 import pulumi_random as random
 import pytest
@@ -113,6 +114,7 @@ def test_secrets_never_in_plain_text_in_the_stored_state(engine: Engine, tmp_pat
         password = random.RandomPassword("pw", length=32, special=False)
         docker.Container("app", image=tiny_image, command=["sleep", "3600"], memory=64, memory_swap=64,
                          envs=["PLAIN=1", password.result.apply(lambda v: f"SECRET={v}")])
+        command.local.Command("cmd", create="true", environment={"PLAIN": "1", "SECRET": password.result})
         pulumi.export("password", password.result)
 
     stack = stack_of(engine, tmp_path, "secrets", program)
@@ -123,6 +125,8 @@ def test_secrets_never_in_plain_text_in_the_stored_state(engine: Engine, tmp_pat
         stored = json.dumps(stack.export())  # `pulumi stack export`: what the backend keeps
         assert value not in stored
         container = [r for r in stack.resources() if r["type"] == "docker:index/container:Container"][0]
-        assert "4dabf18193072939515e22adb298388d" in json.dumps(container["outputs"]["envs"])  # E6: secret
+        assert "4dabf18193072939515e22adb298388d" in json.dumps(container["outputs"]["envs"])  # S1, S3: secret
+        cmd = [r for r in stack.resources() if r["type"] == "command:local:Command"][0]
+        assert "4dabf18193072939515e22adb298388d" in json.dumps(cmd["outputs"]["environment"])  # K11, S4
     finally:
         stack.destroy()

@@ -98,3 +98,16 @@ def test_k9_delete_runs_only_a_given_delete_command(tmp_path) -> None:
     assert not marker.exists()
     COMMAND.delete("x", {"delete": f"touch {marker}"}, 0)
     assert marker.exists()
+
+
+def test_r13_k12_random_and_command_replace_create_before_delete() -> None:
+    _, olds = PASSWORD.create("pw", {"length": 10}, 0)
+    assert PASSWORD.diff("none", olds, {"length": 11}, {}).delete_before_replace is False
+    olds = {"create": "true", "triggers": ["a"]}
+    assert COMMAND.diff("x", olds, {**olds, "triggers": ["b"]}, olds).delete_before_replace is False
+
+
+def test_k8_a_failing_update_fails_the_step() -> None:
+    olds = {"create": "true", "stdout": "", "stderr": ""}
+    with pytest.raises(RuntimeError, match="exit status 4"):
+        COMMAND.update("x", olds, COMMAND.check("cmd", {"create": "exit 4"}, {}, b""), olds, 0)

@@ -93,6 +93,8 @@ def hardened_run_flags(profile: ContainerProfile) -> list[str]:
             flags += [f"--log-opt={k}={v}" for k, v in value.items()]
         elif key == "must_run":
             continue  # Pulumi-side: keep the container running; nothing to pass to docker
+        elif key == "destroy_grace_seconds":
+            continue  # used by the provider's delete (docker stop -t), not by `docker run`
         else:
             raise ValueError(f"hardened_container_args has {key!r}: teach {__file__} to pass it")
     # CIS 5.29: the program runs `docker update --pids-limit` right after create; same result.
