@@ -303,7 +303,9 @@ class Journey:
 
             await page.goto(target.url + "/admin/settings")
             await page.wait_for_url(re.compile(r"/admin/settings"))
-            await page.get_by_text(re.compile("General", re.I)).first.wait_for()
+            # Admin-only sections of the settings (a non-admin is sent elsewhere).
+            await page.get_by_text("Authentication", exact=True).first.wait_for()
+            await page.get_by_text("Connections", exact=True).first.wait_for()
             await seen.settled()
             await self._step_done(page, seen, context, "admin-settings")
 
