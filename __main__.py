@@ -65,7 +65,7 @@ app_image = image("app-image", settings.image)
 volume_owner = VolumeOwner("data-owner", VolumeOwnerArgs(
     stack=settings.stack, environment=settings.environment, app_image=settings.image,
     app_image_id=app_image.image_id, volume_name=foundation.volume_name, app_user="1000:1000",
-    depends_on=[app_image]))
+    tools_image=settings.migration.tools_image, depends_on=[app_image]))
 
 # 3. Database (and, for a server, its database and user), then the one-shot migration.
 database = Database("database", DatabaseArgs(

@@ -1,7 +1,8 @@
-"""Scheduled backups: a long-running, hardened container that runs `owui-backup loop` in the tools image.
+"""Scheduled backups: a long-running, hardened container that runs `python3 -m owui_ops backup-tool loop` in the
+tools image (the package is installed there: images/tools/recipe.sh; nothing is mounted from this checkout).
 
-Every interval it writes one consistent backup (database dump + data directory archive, see
-scripts/owui-backup) into `<backup.directory>/<stack>/<UTC timestamp>/` on the host, prunes by count and age,
+Every interval it writes one consistent backup (database dump + data directory archive, see owui_ops/backup.py)
+into `<backup.directory>/<stack>/<UTC timestamp>/` on the Docker host, prunes by count and age,
 optionally encrypts with the secret `backupEncryptionKey` and copies each new backup to `backup.copyTo`.
 Restore, listing and status are operator commands (scripts/owui, docs/operations.md).
 
@@ -16,7 +17,6 @@ holds a live SQLite file: the app database (database.type sqlite) or Chroma's `v
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -35,24 +35,16 @@ from components.hardening import (
     limit_pids,
 )
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "owui-backup"
-SCRIPT_IN_CONTAINER = "/opt/owui/owui-backup"
+TOOL = ["python3", "-m", "owui_ops", "backup-tool"]
 DATA_DIR = "/app/backend/data"
 BACKUP_MOUNT = "/backups"
 COPY_MOUNT = "/copy"
-HEALTH_COMMAND = ["python3", SCRIPT_IN_CONTAINER, "health"]
+HEALTH_COMMAND = [*TOOL, "health"]
 
-# Creates the host directory owned by the container's user (a bind mount of a missing path would be created
-# root-owned, and the non-root job could not write). Values arrive as environment, never in the shell text.
-PREPARE_DIRECTORIES = (
-    'set -eu; for dir in $OWUI_DIRS; do mkdir -p "$dir"; '
-    'if [ "$(id -u)" = 0 ]; then chown "$OWUI_OWNER" "$dir"; fi; chmod 0750 "$dir"; done'
-)
-
-
-def script_fingerprint() -> str:
-    """A changed owui-backup replaces the container (a bind-mounted file keeps its old inode otherwise)."""
-    return hashlib.sha256(SCRIPT.read_bytes() if SCRIPT.exists() else b"").hexdigest()[:16]
+# Makes the host directories (on the Docker host, through the daemon: owui_ops.steps.backup_dirs) the job user's:
+# a bind mount of a missing path would be created root-owned, and the non-root job could not write. Values
+# arrive as environment, never in the command text.
+PREPARE_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "scripts" / "run-backup-dirs")
 
 
 def data_mount_read_only(database_type: str, vector_db: str) -> bool:
@@ -103,7 +95,10 @@ class Backup(pulumi.ComponentResource):
         prepare = command.local.Command(
             f"{name}-directory",
             create=PREPARE_DIRECTORIES,
-            environment={"OWUI_DIRS": " ".join(directories), "OWUI_OWNER": args.profile.user},
+            environment={"OWUI_DIRS": " ".join(directories), "OWUI_OWNER": args.profile.user,
+                         "OWUI_STACK": args.stack, "OWUI_TOOLS_IMAGE": args.profile.image_ref,
+                         # The image's id: ordered after the tools image is present, and again for a new one.
+                         "OWUI_TOOLS_IMAGE_ID": args.image_name},
             triggers=[*directories, args.profile.user],
             # No delete: `pulumi destroy` never removes backups.
             opts=child_opts(self),
@@ -119,7 +114,6 @@ class Backup(pulumi.ComponentResource):
             "BACKUP_STATUS_FILE": "/tmp/owui-backup-status.json",
             "OWUI_STACK": args.stack,
             "OWUI_APP_IMAGE": args.app_image,
-            "OWUI_BACKUP_SCRIPT": script_fingerprint(),
         }
         if args.copy_to:
             plain["BACKUP_COPY_TO"] = COPY_MOUNT if copy_dir else args.copy_to
@@ -131,8 +125,6 @@ class Backup(pulumi.ComponentResource):
             docker.ContainerMountArgs(target=DATA_DIR, source=args.volume_name, type="volume",
                                       read_only=data_mount_read_only(args.database_type, args.vector_db)),
             docker.ContainerMountArgs(target=BACKUP_MOUNT, source=args.host_directory, type="bind"),
-            docker.ContainerMountArgs(target=SCRIPT_IN_CONTAINER, source=str(SCRIPT), type="bind",
-                                      read_only=True),
         ]
         if copy_dir:
             mounts.append(docker.ContainerMountArgs(target=COPY_MOUNT, source=copy_dir, type="bind"))
@@ -143,12 +135,12 @@ class Backup(pulumi.ComponentResource):
         self.container = docker.Container(
             f"{name}-job",
             image=args.image_name,
-            command=["python3", SCRIPT_IN_CONTAINER, "loop"],
+            command=[*TOOL, "loop"],
             envs=env_list(plain, secret),
             mounts=mounts,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in args.extra_hosts.items()],
-            # Healthy as soon as the loop runs without a failed backup (owui-backup health).
+            # Healthy as soon as the loop runs without a failed backup (backup-tool health).
             wait=True,
             wait_timeout=120,
             # A backup in progress is removed cleanly on SIGTERM; give it time to unwind.

@@ -552,7 +552,7 @@ class MigrationSettings(_Model):
 
     # Host directory for pre-migration backups.
     backup_dir: str = "/var/backups/openwebui"
-    tools_image: str = "openwebui-local/tools:1.0.0"
+    tools_image: str = "openwebui-local/tools:1.1.0"
     timeout_seconds: int = Field(900, ge=30, le=86400)
 
     @field_validator("backup_dir")

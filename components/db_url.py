@@ -26,7 +26,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
+
+from owui_ops import dburl
+from owui_ops.dburl import normalise_postgres_scheme as normalise_postgres_scheme  # re-exported for callers
 
 KINDS: Final = ("sqlite", "postgresql", "mysql")
 DEFAULT_SQLITE_PATH: Final = "/app/backend/data/webui.db"
@@ -62,16 +65,6 @@ def normalise_kind(kind: str) -> str:
     if key not in _KIND_ALIASES:
         raise DatabaseUrlError(f"unknown database type {kind!r}: use one of {', '.join(KINDS)}")
     return _KIND_ALIASES[key]
-
-
-def normalise_postgres_scheme(url: str) -> str:
-    """Rewrite a leading ``postgres://`` (Heroku style, seed 002) to ``postgresql://``.
-
-    Only the scheme is touched, unlike Open WebUI's substring replace.
-    """
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://") :]
-    return url
 
 
 def ssl_query(kind: str, ssl_mode: str | None, ssl_ca_path: str | None) -> dict[str, str]:
@@ -183,11 +176,9 @@ def build_database_url(
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (for logs and error messages)."""
-    try:
-        return make_url(normalise_postgres_scheme(url)).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL may still hold a password: show only its scheme
-        return url.split("://", 1)[0] + "://***"
+    """The URL with its password replaced by ``***`` (for logs and error messages): the ops package's parser,
+    the one every tool reading DATABASE_URL uses."""
+    return dburl.mask(url)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The hardening every container of the stack gets (CIS Docker Benchmark section 5).
 
-One place builds these inputs so that the app, proxy, Redis and backup containers cannot drift apart;
-the policy pack checks the same properties on whatever reaches the engine.
+One place builds these inputs so that the app, proxy, Redis and backup containers cannot drift apart; the values
+come from owui_ops/hardening.py, the table the one-shot containers' `docker run` flags are rendered from too.
+The policy pack checks the same properties on whatever reaches the engine.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from components.docker_forms import cpus_form, format_ns
+from owui_ops import hardening as table
+from owui_ops.hardening import ENVIRONMENT_LABEL, IMAGE_LABEL, PIDS_LIMIT, ROLE_LABEL, STACK_LABEL
+
+__all__ = ["ENVIRONMENT_LABEL", "IMAGE_LABEL", "PIDS_LIMIT", "ROLE_LABEL", "STACK_LABEL"]
 
 TYPE_PREFIX = "openwebui:index"
-ROLE_LABEL = "openwebui.role"
-ENVIRONMENT_LABEL = "openwebui.environment"
-IMAGE_LABEL = "openwebui.image"
-STACK_LABEL = "openwebui.stack"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +37,7 @@ class ContainerProfile:
     cpus: float
     health_command: list[str]
     health_interval_seconds: int = 5
-    tmpfs: dict[str, str] = field(default_factory=lambda: {"/tmp": "rw,noexec,nosuid,size=256m"})
+    tmpfs: dict[str, str] = field(default_factory=lambda: dict(table.TMPFS))
     health_start_period: str = "30s"
 
 
@@ -67,10 +68,10 @@ def hardened_container_args(profile: ContainerProfile) -> dict:
     ("2m0s", not "120s") and cpus as the provider reads them back (rows C13, C11)."""
     return dict(
         user=profile.user,
-        read_only=True,
+        read_only=table.READ_ONLY_ROOT,
         tmpfs=profile.tmpfs,
-        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-        security_opts=["no-new-privileges:true"],
+        capabilities=docker.ContainerCapabilitiesArgs(drops=list(table.CAP_DROP)),
+        security_opts=list(table.SECURITY_OPTS),
         memory=profile.memory_mb,
         memory_swap=profile.memory_mb,
         cpus=cpus_form(profile.cpus),
@@ -84,16 +85,15 @@ def hardened_container_args(profile: ContainerProfile) -> dict:
             start_period=profile.health_start_period,
         ),
         labels=container_labels(profile),
-        log_driver="json-file",
-        log_opts={"max-size": "10m", "max-file": "3"},
+        log_driver=table.LOG_DRIVER,
+        log_opts=dict(table.LOG_OPTS),
         must_run=True,
         destroy_grace_seconds=STOP_GRACE_SECONDS,
     )
 
 
-# CIS 5.29: pulumi-docker 5.x has no pids_limit input, so the limit is applied to the running
+# CIS 5.29: pulumi-docker 5.x has no pids_limit input, so the limit (PIDS_LIMIT) is applied to the running
 # container (a cgroup setting, per container) right after it is created, and again on replacement.
-PIDS_LIMIT = 1024
 
 
 def limit_pids(parent: pulumi.Resource, name: str, container: docker.Container,

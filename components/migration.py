@@ -15,23 +15,22 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_command as command
 
+import owui_ops
 from components.hardening import TYPE_PREFIX, child_opts
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+# Runs owui_ops.steps.migration on this machine; every container it starts runs the package from the tools
+# image, so the step needs nothing else from this checkout.
 RUNNER = SCRIPTS / "run-migration"
 
 
 def scripts_fingerprint() -> str:
-    """Changing the migration scripts re-runs the step."""
-    digest = hashlib.sha256()
-    for name in ("run-migration", "owui-migrate", "owui-config-guard"):
-        path = SCRIPTS / name
-        digest.update(path.read_bytes() if path.exists() else b"")
-    return digest.hexdigest()[:16]
+    """Changing the ops package (or the runner) re-runs the step."""
+    return owui_ops.fingerprint(RUNNER)
 
 
 def parse_revision(stdout: str) -> str:
-    """The runner's last stdout line is `owui-migrate status` JSON."""
+    """The runner's last stdout line is `migrate status` JSON."""
     for line in reversed(stdout.strip().splitlines()):
         try:
             status = json.loads(line)
@@ -63,7 +62,7 @@ class MigrationArgs:
     admin_email: str
     admin_password: pulumi.Input[str]
     enforced_config: dict = field(default_factory=dict)
-    # The database server's CA file on this host, mounted read-only at the same path.
+    # The database server's CA file on the Docker host, mounted read-only at the same path.
     database_ca_file: Optional[str] = None
     memory_mb: int = 1024
     cpus: float = 1.0

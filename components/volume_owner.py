@@ -10,7 +10,6 @@ app user's runs one root container with CAP_CHOWN alone and no network to hand i
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,19 +18,18 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_command as command
 
+import owui_ops
 from components.hardening import TYPE_PREFIX, child_opts
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+# Runs owui_ops.steps.volume_owner; its containers get the package from the tools image (a volume).
 RUNNER = SCRIPTS / "run-volume-owner"
 ROLE = "volume-owner"
 
 
 def scripts_fingerprint() -> str:
-    """Changing the step's scripts runs it again."""
-    digest = hashlib.sha256()
-    for name in ("run-volume-owner", "owui-volume-owner"):
-        digest.update((SCRIPTS / name).read_bytes())
-    return digest.hexdigest()[:16]
+    """Changing the ops package (or the runner) runs the step again."""
+    return owui_ops.fingerprint(RUNNER)
 
 
 def parse_findings(stdout: str) -> dict:
@@ -54,6 +52,8 @@ class VolumeOwnerArgs:
     # Changes with the image content: another image may fill an empty volume differently.
     app_image_id: pulumi.Input[str]
     volume_name: pulumi.Input[str]
+    # Where the step's containers get owui_ops from (owui_ops/steps.py).
+    tools_image: str
     app_user: str = "1000:1000"
     data_dir: str = "/app/backend/data"
     depends_on: Sequence[pulumi.Resource] = ()
@@ -75,6 +75,7 @@ class VolumeOwner(pulumi.ComponentResource):
                 "OWUI_ENVIRONMENT": args.environment,
                 "OWUI_APP_IMAGE": args.app_image,
                 "OWUI_VOLUME": args.volume_name,
+                "OWUI_TOOLS_IMAGE": args.tools_image,
                 "OWUI_APP_USER": args.app_user,
                 "OWUI_DATA_DIR": args.data_dir,
             },

@@ -63,8 +63,9 @@ def test_backup_container_is_hardened_like_every_role():
     assert "no-new-privileges:true" in inputs["securityOpts"]
     assert inputs["memory"] == 512 and float(inputs["cpus"]) == 0.5
     assert inputs["restart"] == "unless-stopped"
-    assert inputs["healthcheck"]["tests"] == ["CMD", "python3", "/opt/owui/owui-backup", "health"]
-    assert inputs["command"] == ["python3", "/opt/owui/owui-backup", "loop"]
+    # The ops package from the tools image itself: nothing of this checkout is mounted (see the mounts test).
+    assert inputs["healthcheck"]["tests"] == ["CMD", "python3", "-m", "owui_ops", "backup-tool", "health"]
+    assert inputs["command"] == ["python3", "-m", "owui_ops", "backup-tool", "loop"]
     assert "ports" not in inputs
     assert label(job, "openwebui.stack") == "dev"
     # The same pids limit as the other long-running containers.
@@ -94,7 +95,7 @@ def test_no_key_means_no_encryption_variable():
     assert "BACKUP_ENCRYPTION_KEY" not in env
 
 
-def test_sqlite_stack_mounts_data_writable_for_the_wal_index_and_script_read_only():
+def test_sqlite_stack_mounts_data_writable_for_the_wal_index_and_nothing_from_the_checkout():
     job = backup_container(run_program("dev", with_backup(directory="/srv/owui-backups")))
     found = mounts(job)
     data = found["/app/backend/data"]
@@ -103,16 +104,19 @@ def test_sqlite_stack_mounts_data_writable_for_the_wal_index_and_script_read_onl
     backups = found["/backups"]
     assert backups["type"] == "bind" and backups["source"] == "/srv/owui-backups/dev"
     assert not backups.get("readOnly")
-    script = found["/opt/owui/owui-backup"]
-    assert script["type"] == "bind" and script["readOnly"] is True
-    assert script["source"].endswith("/scripts/owui-backup")
+    # Only the data volume and the backup directory: the job needs no file of the machine running pulumi.
+    assert set(found) == {"/app/backend/data", "/backups"}
 
 
 def test_host_directory_is_prepared_for_the_non_root_user_without_shell_interpolation():
     mocks = run_program("dev", with_backup(directory="/srv/owui-backups"))
     prepare = mocks.named("backup-directory")
     assert "/srv/owui-backups" not in prepare.inputs["create"]
-    assert prepare.inputs["environment"] == {"OWUI_DIRS": "/srv/owui-backups/dev", "OWUI_OWNER": "1000:1000"}
+    env = prepare.inputs["environment"]
+    assert (env["OWUI_DIRS"], env["OWUI_OWNER"], env["OWUI_STACK"]) == ("/srv/owui-backups/dev", "1000:1000", "dev")
+    # Made on the Docker host by a tools container (owui_ops.steps.backup_dirs), not on this machine's disk.
+    assert env["OWUI_TOOLS_IMAGE"] == "openwebui-local/tools:1.1.0"
+    assert prepare.inputs["create"].endswith("/scripts/run-backup-dirs")
     assert "delete" not in prepare.inputs  # destroy never removes backups
 
 

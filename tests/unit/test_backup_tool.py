@@ -1,34 +1,21 @@
-"""scripts/owui-backup's pure parts, without Docker: URL parsing, retention, listing, archive safety, health."""
+"""The backup tool's pure parts (owui_ops.backup, .restore, .dump), without Docker: URL checks, retention,
+listing, archive safety, health."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.machinery
-import importlib.util
 import json
 import os
 import stat
-import sys
 import tarfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from owui_ops import backup as ob
+from owui_ops import dump, restore
+from owui_ops.errors import Fail, scrub
 
-
-def load() -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader("owui_backup", str(ROOT / "scripts" / "owui-backup"))
-    spec = importlib.util.spec_from_loader("owui_backup", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["owui_backup"] = module  # dataclasses look their module up there
-    loader.exec_module(module)
-    return module
-
-
-ob = load()
 HOSTILE = "p@ss:w/rd%#'\"\\ ü$(id)"
 
 
@@ -46,36 +33,36 @@ def make_backup(root: Path, name: str, age_days: float, size: int = 10) -> Path:
 def test_database_urls_parse_like_sqlalchemy_with_every_password_character():
     from urllib.parse import quote
 
-    url = ob.parse_database_url(f"postgresql://app:{quote(HOSTILE, safe='')}@db.example.com:6432/open-webui"
+    url = ob.checked_url(f"postgresql://app:{quote(HOSTILE, safe='')}@db.example.com:6432/open-webui"
                                 "?sslmode=verify-full&sslrootcert=/ca.pem")
-    assert (url.kind, url.host, url.port, url.user, url.database) == (
+    assert (url.kind, url.host, url.port, url.username, url.database) == (
         "postgresql", "db.example.com", 6432, "app", "open-webui")
     assert url.password == HOSTILE
     assert url.query == {"sslmode": "verify-full", "sslrootcert": "/ca.pem"}
-    assert ob.parse_database_url("postgres://u:p@h/d").kind == "postgresql"
-    mysql = ob.parse_database_url("mysql+pymysql://u:p%40@h/db?charset=utf8mb4")
-    assert (mysql.kind, mysql.port, mysql.password, mysql.database) == ("mysql", 3306, "p@", "db")
-    sqlite = ob.parse_database_url("sqlite:////app/backend/data/webui.db")
+    assert ob.checked_url("postgres://u:p@h/d").kind == "postgresql"
+    mysql = ob.checked_url("mysql+pymysql://u:p%40@h/db?charset=utf8mb4")
+    assert (mysql.kind, mysql.server_port, mysql.password, mysql.database) == ("mysql", 3306, "p@", "db")
+    sqlite = ob.checked_url("sqlite:////app/backend/data/webui.db")
     assert (sqlite.kind, sqlite.path) == ("sqlite", "/app/backend/data/webui.db")
 
 
 @pytest.mark.parametrize("bad", ["oracle://u:p@h/d", "no-scheme", "postgresql://u:p@h/", "sqlite://:memory:"])
 def test_unusable_database_urls_are_refused(bad):
-    with pytest.raises(ob.Fail):
-        ob.parse_database_url(bad)
+    with pytest.raises(Fail):
+        ob.checked_url(bad)
 
 
 def test_the_password_is_scrubbed_in_every_encoding():
     from urllib.parse import quote
 
-    ob.parse_database_url(f"postgresql://app:{quote(HOSTILE, safe='')}@h/d")
+    ob.checked_url(f"postgresql://app:{quote(HOSTILE, safe='')}@h/d")
     text = f"failed: {HOSTILE} / {quote(HOSTILE, safe='')}"
-    assert HOSTILE not in ob.scrub(text) and quote(HOSTILE, safe="") not in ob.scrub(text)
+    assert HOSTILE not in scrub(text) and quote(HOSTILE, safe="") not in scrub(text)
 
 
 def test_mysql_option_file_is_private_and_removed(tmp_path):
-    url = ob.parse_database_url("mysql+pymysql://u:%22q%5C@h:3307/db")
-    with ob.mysql_defaults(url) as path:
+    url = ob.checked_url("mysql+pymysql://u:%22q%5C@h:3307/db")
+    with dump.mysql_defaults(url) as path:
         mode = stat.S_IMODE(os.stat(path).st_mode)
         text = Path(path).read_text()
     assert mode == 0o600
@@ -147,7 +134,7 @@ def test_archive_members_cannot_escape_the_data_directory(name, kind, link, ok):
     member = tarfile.TarInfo(name)
     member.type = kind
     member.linkname = link
-    assert (ob.safe_member(member) is None) is ok
+    assert (restore.safe_member(member) is None) is ok
 
 
 def test_health_follows_the_loop_status(tmp_path, monkeypatch):
@@ -166,8 +153,8 @@ def test_health_follows_the_loop_status(tmp_path, monkeypatch):
 
 
 def test_database_formats_follow_the_file_suffixes():
-    assert ob.database_format("database.sqlite3.gz.gpg") == "sqlite"
-    assert ob.database_format("database.pgdump") == "postgresql"
-    assert ob.database_format("20260101T000000000000Z-pre-migration.sql") == "mysql"
-    with pytest.raises(ob.Fail):
-        ob.database_format("database.bak")
+    assert restore.database_format("database.sqlite3.gz.gpg") == "sqlite"
+    assert restore.database_format("database.pgdump") == "postgresql"
+    assert restore.database_format("20260101T000000000000Z-pre-migration.sql") == "mysql"
+    with pytest.raises(Fail):
+        restore.database_format("database.bak")

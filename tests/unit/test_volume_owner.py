@@ -14,15 +14,17 @@ from pathlib import Path
 import pytest
 
 from components import app_process
-from components.volume_owner import RUNNER, SCRIPTS, parse_findings
+from components.volume_owner import RUNNER, parse_findings
 from tests.conftest import env_of, run_program, stack_config
 from tests.mocks import RecordingMocks
 
-TOOL = SCRIPTS / "owui-volume-owner"
+ROOT = Path(__file__).resolve().parents[2]
+# The tool as the step's containers run it: `python3 -m owui_ops volume-owner ...` from the package.
+TOOL = [sys.executable, "-m", "owui_ops", "volume-owner"]
 
 
 def tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True)
+    return subprocess.run([*TOOL, *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def tree(root: Path) -> Path:
@@ -67,8 +69,8 @@ def test_take_over_with_chown_alone_reaches_a_private_root_directory(tmp_path):
     data = tree(tmp_path)
     (data / "secret").mkdir(mode=0o700)
     (data / "secret" / "key").write_text("k")
-    result = subprocess.run(["setpriv", "--bounding-set", "-all,+chown", sys.executable, str(TOOL),
-                             "take-over", "4242", "4242", str(data)], capture_output=True, text=True)
+    result = subprocess.run(["setpriv", "--bounding-set", "-all,+chown", *TOOL,
+                             "take-over", "4242", "4242", str(data)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["errors"] == 0
     assert os.stat(data / "secret" / "key").st_uid == 4242
@@ -101,7 +103,7 @@ def run_runner(tmp_path: Path, image_user: str, first_probe: dict) -> tuple[subp
     calls = tmp_path / "calls"
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls),
            "FAKE_IMAGE_USER": image_user, "FAKE_FIRST_PROBE": json.dumps(first_probe),
-           "OWUI_STACK": "t", "OWUI_APP_IMAGE": "img:1", "OWUI_VOLUME": "vol",
+           "OWUI_STACK": "t", "OWUI_APP_IMAGE": "img:1", "OWUI_VOLUME": "vol", "OWUI_TOOLS_IMAGE": "tools:1",
            "OWUI_ENVIRONMENT": "dev"}
     proc = subprocess.run([str(RUNNER)], capture_output=True, text=True, env=env, timeout=60)
     return proc, [shlex.split(line) for line in calls.read_text().splitlines()]

@@ -1,15 +1,16 @@
-#!/usr/bin/env python3
-"""owui-migrate: back up, then migrate Open WebUI's database to the code's head, safely (seed 001).
+"""Migrations (`python3 -m owui_ops migrate ...`): back up, then migrate Open WebUI's database to the code's
+head: record the revision, refuse two heads or a database ahead of the code, upgrade, verify.
 
 Runs inside the target image (or any Python with SQLAlchemy + Alembic), with the app's environment:
-DATABASE_URL and, for Open WebUI's own scripts, WEBUI_SECRET_KEY. It is bind-mounted read-only and needs
-nothing but the standard library, SQLAlchemy and Alembic; `backup` needs only the standard library and the
-dump tool, so it also runs in a tools image that has pg_dump/mysqldump but no SQLAlchemy.
+DATABASE_URL and, for Open WebUI's own scripts, WEBUI_SECRET_KEY. It comes from the tools image (a read-only
+volume, owui_ops.steps) and needs nothing but the standard library, SQLAlchemy and Alembic; `backup` needs
+only the standard library and the dump tool, so it also runs in the tools image (pg_dump/mysqldump, no
+SQLAlchemy).
 
-  owui-migrate status                 print {"current": [...], "revision": "a,b", "heads": [...], "up_to_date": bool,
+  migrate status                      print {"current": [...], "revision": "a,b", "heads": [...], "up_to_date": bool,
                                       "unknown_revisions": [...], "multiple_heads": bool, "database": masked} as JSON
-  owui-migrate backup                 write a timestamped backup and print its path
-  owui-migrate upgrade [--no-backup]  refuse on >1 head or an unknown (newer) DB revision, back up, record the
+  migrate backup                      write a timestamped backup and print its path
+  migrate upgrade [--no-backup]       refuse on >1 head or an unknown (newer) DB revision, back up, record the
                                       current revision, `alembic upgrade head`, verify current == head
 
 Options: --script-location DIR (default: the installed open_webui package's `migrations`), --config INI
@@ -20,8 +21,9 @@ exit 8 when not up to date). BACKUP=skip in the environment is the same as --no-
 
 Backups: SQLite through Python's online backup API (consistent while the app runs) to
 <dir>/<UTC timestamp>-pre-migration.sqlite3; PostgreSQL `pg_dump -Fc` (.pgdump); MySQL/MariaDB
-`mysqldump --single-transaction` (.sql). Files are created mode 0600. Passwords reach pg_dump/mysqldump
-through the environment (PGPASSWORD) or a 0600 option file, never on a command line.
+`mysqldump --single-transaction` (.sql): the scheduled backups' dumps (owui_ops.dump). Files are created
+mode 0600. Passwords reach pg_dump/mysqldump through the environment (PGPASSWORD) or a 0600 option file, never
+on a command line.
 
 Open WebUI 0.12.4 has only Alembic migrations (the old peewee ones are gone): a database last touched by a
 peewee-era release (< 0.3.x) must first be opened once by an intermediate release that still carries them.
@@ -47,129 +49,59 @@ import contextlib
 import datetime as _dt
 import json
 import os
-import shutil
-import sqlite3
 import subprocess
 import sys
-import tempfile
-import urllib.parse
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-EXIT_OK, EXIT_USAGE, EXIT_BACKUP, EXIT_HEADS, EXIT_AHEAD, EXIT_FAILED, EXIT_VERIFY, EXIT_CONNECT, EXIT_BEHIND = range(9)
+from owui_ops import dburl
+from owui_ops.dburl import DbUrl
+from owui_ops.dump import EXIT_BACKUP, dump_to, sqlite_online_backup
+from owui_ops.errors import Fail, die, first_line, log, remember_secret, scrub
 
-
-class Fail(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+EXIT_OK, EXIT_USAGE, _, EXIT_HEADS, EXIT_AHEAD, EXIT_FAILED, EXIT_VERIFY, EXIT_CONNECT, EXIT_BEHIND = range(9)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Secrets never leave this process in clear
 
 
-_SECRETS: list[str] = []
-
-
-def _remember_secret(value: str | None) -> None:
-    if value:
-        for form in (value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)):
-            if form not in _SECRETS:
-                _SECRETS.append(form)
-
-
-def scrub(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
 def say(message: str) -> None:
-    print(f"owui-migrate: {scrub(message)}", file=sys.stderr, flush=True)
-
-
-def die(code: int, message: str) -> NoReturn:
-    raise Fail(code, message)
+    log("owui-migrate", message)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Database URL
 
 
-class PlainUrl:
-    """The parts of sqlalchemy.engine.URL that `backup` needs, for images without SQLAlchemy (the tools image).
-
-    Parses like SQLAlchemy's make_url: user, password and database are percent-decoded, the query is a dict.
-    """
-
-    def __init__(self, raw: str) -> None:
-        parts = urllib.parse.urlsplit(raw)
-        if not parts.scheme:
-            raise ValueError("no scheme")
-        self._raw = raw
-        self.drivername = parts.scheme
-        userinfo, at, hostport = parts.netloc.rpartition("@")
-        user, colon, password = userinfo.partition(":")
-        self.username = urllib.parse.unquote(user) if at and user else None
-        self.password = urllib.parse.unquote(password) if at and colon else None
-        port = ""
-        if hostport.startswith("["):  # [IPv6]:port
-            host, _, rest = hostport[1:].partition("]")
-            port = rest[1:] if rest.startswith(":") else ""
-        else:
-            host, _, port = hostport.partition(":")
-        self.host = urllib.parse.unquote(host) or None
-        self.port = int(port) if port else None
-        self.database = urllib.parse.unquote(parts.path[1:]) if len(parts.path) > 1 else None
-        self.query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-
-    def get_backend_name(self) -> str:
-        return self.drivername.split("+", 1)[0]
-
-    def render_as_string(self, hide_password: bool = True) -> str:
-        if not hide_password or self.password is None:
-            return self._raw
-        scheme, rest = self._raw.split("://", 1)
-        userinfo, hostpart = rest.split("@", 1) if "@" in rest.split("/", 1)[0] else ("", rest)
-        return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hostpart}"
-
-
 def database_url() -> Any:
     raw = os.environ.get("DATABASE_URL", "").strip()
     if not raw:
         die(EXIT_USAGE, "DATABASE_URL is not set")
-    if raw.startswith("postgres://"):  # as Open WebUI does, but only for the scheme
-        raw = "postgresql://" + raw[len("postgres://"):]
     try:
-        try:
-            from sqlalchemy.engine import make_url
-        except ImportError:  # the tools image: `backup` needs only the URL's parts
-            url = PlainUrl(raw)
-        else:
-            url = make_url(raw)
-    except Exception:
+        url = dburl.parse(dburl.normalise_postgres_scheme(raw))  # as Open WebUI does, but only for the scheme
+    except ValueError:
         die(EXIT_USAGE, "DATABASE_URL cannot be parsed (is the password URL-encoded?)")
-    _remember_secret(url.password if isinstance(url.password, str) else None)
+    remember_secret(url.password)
     return url
 
 
-def masked(url: Any) -> str:
+def masked(url: DbUrl) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def backend(url: Any) -> str:
-    name = url.get_backend_name()
-    if name in ("sqlite", "postgresql", "mysql", "mariadb"):
-        return "mysql" if name == "mariadb" else name
-    die(EXIT_USAGE, f"unsupported database type {name!r} in DATABASE_URL")
+def backend(url: DbUrl) -> str:
+    try:
+        return url.kind
+    except dburl.DatabaseUrlError as exc:
+        die(EXIT_USAGE, str(exc))
 
 
-def make_engine(url: Any) -> Any:
+def make_engine(url: DbUrl) -> Any:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    return create_engine(url, poolclass=NullPool)
+    return create_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -185,7 +117,7 @@ def default_script_location() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "migrations"
 
 
-def alembic_config(args: argparse.Namespace, url: Any) -> Any:
+def alembic_config(args: argparse.Namespace, url: DbUrl) -> Any:
     from alembic.config import Config
 
     location = Path(args.script_location) if args.script_location else default_script_location()
@@ -215,7 +147,7 @@ def script_heads(cfg: Any) -> tuple[Any, list[str]]:
         die(EXIT_USAGE, f"cannot load the migration scripts: {type(exc).__name__}: {exc}")
 
 
-def current_revisions(url: Any) -> list[str]:
+def current_revisions(url: DbUrl) -> list[str]:
     from alembic.runtime.migration import MigrationContext
 
     if backend(url) == "sqlite" and url.database and url.database != ":memory:" and not Path(url.database).exists():
@@ -225,7 +157,7 @@ def current_revisions(url: Any) -> list[str]:
         with engine.connect() as conn:
             return sorted(MigrationContext.configure(conn).get_current_heads())
     except Exception as exc:
-        die(EXIT_CONNECT, f"cannot read the revision from {masked(url)}: {_first_line(exc)}")
+        die(EXIT_CONNECT, f"cannot read the revision from {masked(url)}: {first_line(exc)}")
     finally:
         engine.dispose()
 
@@ -239,11 +171,6 @@ def unknown_revisions(script: Any, revisions: list[str]) -> list[str]:
         except Exception:
             unknown.append(rev)
     return unknown
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return scrub(f"{type(exc).__name__}: {text[0] if text else ''}")
 
 
 def status_report(args: argparse.Namespace) -> dict[str, Any]:
@@ -298,7 +225,7 @@ def _timestamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def take_backup(args: argparse.Namespace, url: Any) -> Path | None:
+def take_backup(args: argparse.Namespace, url: DbUrl) -> Path | None:
     """Write a backup and return its path (None: a fresh SQLite database with no file yet)."""
     kind = backend(url)
     directory = backup_dir(args)
@@ -316,10 +243,8 @@ def take_backup(args: argparse.Namespace, url: Any) -> Path | None:
         elif kind == "sqlite":
             if not _backup_sqlite(url, partial):
                 return None
-        elif kind == "postgresql":
-            _backup_postgres(url, partial)
         else:
-            _backup_mysql(url, partial)
+            dump_to(url, partial)
         if not partial.is_file() or partial.stat().st_size == 0:
             die(EXIT_BACKUP, f"the backup {partial} was not written or is empty")
         partial.rename(target)
@@ -328,103 +253,29 @@ def take_backup(args: argparse.Namespace, url: Any) -> Path | None:
         raise
     except Exception as exc:
         partial.unlink(missing_ok=True)
-        die(EXIT_BACKUP, f"backup failed: {_first_line(exc)}")
+        die(EXIT_BACKUP, f"backup failed: {first_line(exc)}")
     finally:
         os.umask(old_umask)
     say(f"backup written: {target}")
     return target
 
 
-def _backup_with_command(command: str, url: Any, target: Path) -> None:
+def _backup_with_command(command: str, url: DbUrl, target: Path) -> None:
     env = {**os.environ, "BACKUP_FILE": str(target), "DATABASE_URL": url.render_as_string(hide_password=False)}
     result = subprocess.run(command, shell=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
         die(EXIT_BACKUP, f"--backup-command exited {result.returncode}: {scrub(result.stderr.strip()[-2000:])}")
 
 
-def _backup_sqlite(url: Any, target: Path) -> bool:
+def _backup_sqlite(url: DbUrl, target: Path) -> bool:
     source = url.database
     if not source or source == ":memory:":
         die(EXIT_BACKUP, "an in-memory SQLite database cannot be backed up")
     if not Path(source).exists():
         say(f"no database file at {source} yet (fresh install): nothing to back up")
         return False
-    src = sqlite3.connect(f"file:{urllib.parse.quote(source)}?mode=ro", uri=True)
-    dst = sqlite3.connect(str(target))
-    try:
-        src.backup(dst)  # page-by-page online copy: consistent even while the app writes
-        check = dst.execute("PRAGMA integrity_check").fetchone()
-        if not check or check[0] != "ok":
-            die(EXIT_BACKUP, f"the SQLite backup failed its integrity check: {check}")
-    finally:
-        dst.close()
-        src.close()
+    sqlite_online_backup(Path(source), target)  # consistent even while the app writes
     return True
-
-
-def _need_tool(*names: str) -> str:
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    die(
-        EXIT_BACKUP,
-        f"{names[0]} is not installed in this image, so no backup can be taken. Run `owui-migrate backup` in the "
-        "tools image and then `owui-migrate upgrade --no-backup`, or pass --backup-command, or set BACKUP=skip "
-        "to migrate without a backup",
-    )
-
-
-def _run_dump(argv: list[str], env: dict[str, str], what: str) -> None:
-    result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    if result.returncode != 0:
-        die(EXIT_BACKUP, f"{what} exited {result.returncode}: {scrub(result.stderr.strip()[-2000:])}")
-
-
-def _backup_postgres(url: Any, target: Path) -> None:
-    tool = _need_tool("pg_dump")
-    env = dict(os.environ)
-    query = {k: (v[0] if isinstance(v, tuple) else v) for k, v in url.query.items()}
-    libpq = {
-        "PGHOST": url.host, "PGPORT": str(url.port) if url.port else None, "PGUSER": url.username,
-        "PGPASSWORD": url.password, "PGDATABASE": url.database, "PGSSLMODE": query.get("sslmode"),
-        "PGSSLROOTCERT": query.get("sslrootcert"), "PGSSLCERT": query.get("sslcert"),
-        "PGSSLKEY": query.get("sslkey"), "PGCONNECT_TIMEOUT": query.get("connect_timeout"),
-    }
-    env.update({k: v for k, v in libpq.items() if v})
-    _run_dump([tool, "--format=custom", "--no-password", f"--file={target}"], env, "pg_dump")
-
-
-def _option_value(value: str) -> str:
-    """Quote a value for a MySQL option file."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _backup_mysql(url: Any, target: Path) -> None:
-    tool = _need_tool("mysqldump", "mariadb-dump")
-    mariadb = "mariadb" in subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.lower()
-    query = {k: (v[0] if isinstance(v, tuple) else v) for k, v in url.query.items()}
-    lines = ["[client]", f"user={_option_value(url.username or '')}", f"password={_option_value(url.password or '')}",
-             f"host={_option_value(url.host or 'localhost')}", f"port={url.port or 3306}"]
-    # (mysqldump has no connect-timeout option; the server's connect_timeout applies.)
-    ca, check_host = query.get("ssl_ca"), str(query.get("ssl_check_hostname", "true")).lower() not in ("false", "0")
-    if ca:
-        lines.append(f"ssl-ca={_option_value(ca)}")
-    if ca or "ssl_check_hostname" in query:
-        if mariadb:
-            lines.append("ssl")
-            if ca and check_host:
-                lines.append("ssl-verify-server-cert")
-        else:
-            lines.append("ssl-mode=" + ("VERIFY_IDENTITY" if ca and check_host else "VERIFY_CA" if ca else "REQUIRED"))
-    with tempfile.TemporaryDirectory(prefix="owui-migrate-") as tmp:
-        option_file = Path(tmp) / "client.cnf"
-        option_file.write_text("\n".join(lines) + "\n")
-        option_file.chmod(0o600)
-        argv = [tool, f"--defaults-extra-file={option_file}", "--single-transaction", "--routines", "--triggers",
-                "--default-character-set=utf8mb4", f"--result-file={target}", "--databases", url.database or ""]
-        _run_dump(argv, dict(os.environ), Path(tool).name)
 
 
 def wants_backup(args: argparse.Namespace) -> bool:
@@ -480,7 +331,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         after = _current_or_unknown(url)
         where = f"; the backup is at {backup}" if backup else " (no backup was taken)"
         after_text = after if isinstance(after, str) else ", ".join(after) or "none"
-        die(EXIT_FAILED, f"the upgrade failed: {_first_line(exc)}. The database is at revision "
+        die(EXIT_FAILED, f"the upgrade failed: {first_line(exc)}. The database is at revision "
                          f"{after_text} (was {', '.join(before) or 'none'}){where}")
     after = current_revisions(url)
     if after != report["heads"]:
@@ -493,7 +344,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _current_or_unknown(url: Any) -> list[str] | str:
+def _current_or_unknown(url: DbUrl) -> list[str] | str:
     try:
         return current_revisions(url)
     except Fail:
@@ -506,7 +357,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     common.add_argument("--config", help="alembic.ini (default: next to the script directory)")
     common.add_argument("--backup-dir", help="where backups go (default: $BACKUP_DIR or $DATA_DIR/backups)")
     common.add_argument("--backup-command", help="shell command that writes the backup to $BACKUP_FILE")
-    parser = argparse.ArgumentParser(prog="owui-migrate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="owui_ops migrate", description=(__doc__ or "").split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     status = sub.add_parser("status", parents=[common], help="compare the database revision with the code's heads")
     status.add_argument("--check", action="store_true", help="exit 8 when not up to date")
@@ -524,7 +375,3 @@ def main(argv: list[str]) -> int:
     except Fail as failure:
         say(f"ERROR: {failure}")
         return failure.code
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,28 +1,14 @@
-"""scripts/owui-migrate's pure parts: the stdlib URL parser agrees with SQLAlchemy's, masking, option quoting."""
+"""The ops package's pure parts: the one DATABASE_URL parser agrees with SQLAlchemy's, masking, scrubbing,
+MySQL option quoting."""
 
 from __future__ import annotations
-
-import importlib.machinery
-import importlib.util
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from components.db_url import build_database_url
-
-RUNNER = Path(__file__).resolve().parents[2] / "scripts" / "owui-migrate"
-
-
-def load_runner():
-    loader = importlib.machinery.SourceFileLoader("owui_migrate", str(RUNNER))
-    spec = importlib.util.spec_from_loader("owui_migrate", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-runner = load_runner()
+from owui_ops import dburl, errors
+from owui_ops.dump import option_value
 
 URLS = [
     build_database_url("postgresql", host="db", port=5433, name="open-web", user="u@x", password="p@ss:w/rd%#'\"\\ ü",
@@ -36,8 +22,8 @@ URLS = [
 
 
 @pytest.mark.parametrize("url", URLS)
-def test_plain_url_parses_like_sqlalchemy(url: str) -> None:
-    plain, real = runner.PlainUrl(url), make_url(url)
+def test_the_parser_parses_like_sqlalchemy(url: str) -> None:
+    plain, real = dburl.parse(url), make_url(url)
     assert (plain.username, plain.password, plain.host, plain.port, plain.database) == (
         real.username, real.password, real.host, real.port, real.database)
     assert plain.query == dict(real.query)
@@ -45,21 +31,30 @@ def test_plain_url_parses_like_sqlalchemy(url: str) -> None:
 
 
 @pytest.mark.parametrize("url", URLS[:2])
-def test_plain_url_masks_the_password(url: str) -> None:
-    masked = runner.PlainUrl(url).render_as_string(hide_password=True)
+def test_the_parser_masks_the_password(url: str) -> None:
+    masked = dburl.parse(url).render_as_string(hide_password=True)
     assert ":***@" in masked
     assert make_url(masked).password == "***"
 
 
+def test_unsupported_schemes_and_bad_ports_are_refused() -> None:
+    with pytest.raises(dburl.DatabaseUrlError):
+        dburl.parse("oracle://u:p@h/d").kind  # noqa: B018
+    with pytest.raises(dburl.DatabaseUrlError):
+        dburl.parse("postgresql://u:p@h:port/d")
+    with pytest.raises(dburl.DatabaseUrlError):
+        dburl.parse("no scheme at all")
+
+
 def test_scrub_hides_raw_and_encoded_forms() -> None:
-    runner._remember_secret("p@ss w%")
-    text = runner.scrub("a p@ss w% b p%40ss%20w%25 c p%40ss+w%25")
+    errors.remember_secret("p@ss w%")
+    text = errors.scrub("a p@ss w% b p%40ss%20w%25 c p%40ss+w%25")
     assert "p@ss" not in text and "p%40ss" not in text
 
 
 @pytest.mark.parametrize("value", ['a"b', "a\\b", "a#b c", "x'y"])
 def test_mysql_option_values_are_quoted(value: str) -> None:
-    quoted = runner._option_value(value)
+    quoted = option_value(value)
     assert quoted.startswith('"') and quoted.endswith('"')
     inner = quoted[1:-1]
     # Unescaping gives the value back; no bare quote ends it early.

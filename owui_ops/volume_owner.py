@@ -1,12 +1,12 @@
-#!/usr/bin/env python3
 """Who owns the data directory, and giving it to the app's user: run inside the app image.
 
-    owui-volume-owner owner DIR              "uid:gid" of DIR, or "absent" (the image probe)
-    owui-volume-owner probe UID GID DIR      JSON: entries under DIR (DIR included) not owned by UID:GID
-    owui-volume-owner take-over UID GID DIR  lchown every such entry to UID:GID; JSON counts
-    owui-volume-owner check UID GID DIR      exit 0 when DIR itself is owned by UID:GID
+    volume-owner owner DIR              "uid:gid" of DIR, or "absent" (the image probe)
+    volume-owner probe UID GID DIR      JSON: entries under DIR (DIR included) not owned by UID:GID
+    volume-owner take-over UID GID DIR  lchown every such entry to UID:GID; JSON counts
+    volume-owner check UID GID DIR      exit 0 when DIR itself is owned by UID:GID
 
-Only the standard library: it runs with whatever python3 the app image has (upstream's and ours).
+(`python3 -m owui_ops volume-owner ...`.) Only the standard library: it runs with whatever python3 the app image
+has (upstream's and ours), from the package's read-only volume (owui_ops.steps).
 take-over needs CAP_CHOWN and nothing else when the tree belongs to root (as a root-run upstream
 container leaves it): root reads and searches its own directories through their owner bits, so no
 DAC capability is needed. A directory it still cannot read is reported and makes it fail.
@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Iterator
 
 
-def walk(top: str, errors: list[str]):
+def walk(top: str, errors: list[str]) -> Iterator[str]:
     """Every path under top (top first), without following symlinks; unreadable dirs into errors."""
     yield top
     for root, dirs, files in os.walk(top, onerror=lambda e: errors.append(f"{e.filename}: {e.strerror}")):
@@ -27,7 +28,7 @@ def walk(top: str, errors: list[str]):
             yield os.path.join(root, name)
 
 
-def foreign(top: str, uid: int, gid: int, errors: list[str]):
+def foreign(top: str, uid: int, gid: int, errors: list[str]) -> Iterator[tuple[str, os.stat_result]]:
     for path in walk(top, errors):
         try:
             st = os.lstat(path)
@@ -68,13 +69,9 @@ def main(argv: list[str]) -> int:
                 changed += 1
             except OSError as err:
                 errors.append(f"{path}: {err.strerror}")
-    result = {"foreign": sum(owners.values()), "owners": owners, "unreadable": errors[:20],
+    result: dict[str, object] = {"foreign": sum(owners.values()), "owners": owners, "unreadable": errors[:20],
               "errors": len(errors)}
     if command == "take-over":
         result["changed"] = changed
     print(json.dumps(result, sort_keys=True))
     return 1 if command == "take-over" and errors else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Pin Open WebUI settings that the stack owns in the database's `config` table.
+"""`python3 -m owui_ops config-guard`: pin Open WebUI settings that the stack owns in the database's `config` table.
 
 Open WebUI reads a setting from env only until the key exists in its `config` table; after that the
 row wins (ENABLE_PERSISTENT_CONFIG). So `ENABLE_SIGNUP=false` in env cannot keep sign-up off on a
@@ -21,11 +20,13 @@ import json
 import os
 import sys
 import time
+from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, Column, MetaData, Table, Text, create_engine, select
 
+def main(argv: Optional[list[str]] = None) -> int:
+    # SQLAlchemy only here: the package is imported by images without it (the tools image).
+    from sqlalchemy import JSON, BigInteger, Column, MetaData, Table, Text, create_engine, select
 
-def main() -> int:
     url = os.environ.get("DATABASE_URL")
     wanted = json.loads(os.environ.get("OWUI_ENFORCED_CONFIG", "{}"))
     if not url:
@@ -54,12 +55,12 @@ def main() -> int:
     return 0
 
 
-def converge_admin_password(connection, email, password) -> bool:
+def converge_admin_password(connection: Any, email: Optional[str], password: Optional[str]) -> bool:
     """Set the admin's bcrypt hash to the stack's password when it no longer matches."""
     if not email or not password:
         return False
     import bcrypt
-    from sqlalchemy import String, func
+    from sqlalchemy import Column, MetaData, String, Table, Text, func, select
 
     auth = Table("auth", MetaData(), Column("id", String, primary_key=True), Column("email", String),
                  Column("password", Text))
@@ -79,7 +80,3 @@ def converge_admin_password(connection, email, password) -> bool:
     connection.execute(auth.update().where(auth.c.id == row.id).values(
         password=bcrypt.hashpw(secret, bcrypt.gensalt()).decode("utf-8")))
     return True
-
-
-if __name__ == "__main__":
-    sys.exit(main())
