@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run from the repository root as `venv/bin/python -m bench.backup_restore` (the root's packages on the path).
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from tests.ops.fakestack import FakeStack, docker  # noqa: E402
 

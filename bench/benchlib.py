@@ -8,15 +8,14 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Run the benchmarks as modules from the repository root (`venv/bin/python -m bench.<name>`), which puts the
+# root's packages (components, tests, owui_ops) on the path.
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 

@@ -32,7 +32,7 @@ from owui_ops.errors import Fail, die, log
 OPS_MOUNT = "/opt/owui-ops"  # where the tools image has the package (images/tools/recipe.sh) and app images get it
 DATA_DIR = "/app/backend/data"
 # Upstream's image has open_webui only as the source tree in /app/backend (its Dockerfile: `WORKDIR /app/backend`,
-# `COPY ./backend .`), which `python3 -m owui_ops` does not put on sys.path from another directory.
+# `COPY ./backend .`), which `python3 -m owui_ops` does not find from another working directory.
 APP_PYTHONPATH = f"{OPS_MOUNT}:/app/backend"
 
 

@@ -91,7 +91,7 @@ def make_stack(tmp_path: Path, images: Images) -> Iterator[Callable[..., FakeSta
 
 def run_tool(stack: FakeStack, *argv: str, env: dict[str, str] | None = None, mounts: tuple[str, ...] = (),
              database_url: str | None = None) -> subprocess.CompletedProcess:
-    """owui-backup in the tools image, with the stack's volume and backup directory (as scripts/owui runs it)."""
+    """The backup tool in the tools image, with the stack's volume and backup directory (as scripts/owui runs it)."""
     values = {"DATABASE_URL": database_url or stack.database_url, "BACKUP_DIR": "/backups",
               "DATA_DIR": "/app/backend/data", "HOME": "/tmp", "OWUI_STACK": stack.name,
               "OWUI_APP_IMAGE": stack.image, **(env or {})}
@@ -100,11 +100,10 @@ def run_tool(stack: FakeStack, *argv: str, env: dict[str, str] | None = None, mo
         command = ["docker", "run", "--rm", "--user", "1000:1000", "--read-only", "--tmpfs", "/tmp",
                    "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--network", stack.network,
                    "--add-host", "host.docker.internal:host-gateway", "--env-file", str(env_file),
-                   "-v", f"{stack.volume}:/app/backend/data", "-v", f"{stack.backup_dir}:/backups",
-                   "-v", f"{ROOT / 'scripts' / 'owui-backup'}:/opt/owui/owui-backup:ro"]
+                   "-v", f"{stack.volume}:/app/backend/data", "-v", f"{stack.backup_dir}:/backups"]
         for mount in mounts:
             command += ["-v", mount]
-        command += [stack.tools_image, "python3", "/opt/owui/owui-backup", *argv]
+        command += [stack.tools_image, "python3", "-m", "owui_ops", "backup-tool", *argv]
         return subprocess.run(command, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     finally:
         env_file.unlink()

@@ -1,5 +1,5 @@
 """A stack made with plain docker the way the program makes it (labels, network, data volume, env, migration),
-for testing scripts/owui and owui-backup before the real Pulumi engine is available.
+for testing scripts/owui and the backup tool before the real Pulumi engine is available.
 
 What the real stack adds (nginx from the Proxy component, pids limits, Redis) does not matter to the
 operations: a small TLS server labelled role=proxy stands in for nginx so `status` can read a certificate.
@@ -20,8 +20,9 @@ from typing import Any, Optional
 
 import requests
 
+from owui_ops.steps import app_python, ops_volume
+
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
 DATA_DIR = "/app/backend/data"
 APP_USER = "1000:1000"
 ADMIN_EMAIL = "admin@example.com"
@@ -141,10 +142,11 @@ class FakeStack:
                        "--security-opt", "no-new-privileges:true", "--network", self.network,
                        "--add-host", "host.docker.internal:host-gateway", "--env-file", str(env_file),
                        "-v", f"{self.volume}:{DATA_DIR}",
-                       "-v", f"{SCRIPTS / 'owui-migrate'}:/opt/owui/owui-migrate:ro"]
+                       # The package from the tools image, as the migration step mounts it (owui_ops.steps).
+                       *app_python(ops_volume(self.tools_image, self.name))]
             for mount in extra_mounts:
                 command += ["-v", mount]
-            return docker(*command, "--entrypoint", "python3", image, *argv)
+            return docker(*command, image, *argv)
         finally:
             env_file.unlink()
 
@@ -160,11 +162,12 @@ class FakeStack:
                 docker("run", "--rm", "--user", APP_USER, "--read-only", "--tmpfs", "/tmp", "--network", self.network,
                        "--add-host", "host.docker.internal:host-gateway", "--env-file", str(env_file),
                        "-v", f"{self.volume}:{DATA_DIR}", "-v", f"{backup_dir}:/premig",
-                       "-v", f"{SCRIPTS / 'owui-migrate'}:/opt/owui/owui-migrate:ro",
-                       "--entrypoint", "python3", tool, "/opt/owui/owui-migrate", "backup")
+                       *(app_python(ops_volume(self.tools_image, self.name)) if tool == image else
+                         ["--entrypoint", "python3"]),
+                       tool, "-m", "owui_ops", "migrate", "backup")
             finally:
                 env_file.unlink()
-        result = self.run_app_image(image, "/opt/owui/owui-migrate", "upgrade", "--no-backup")
+        result = self.run_app_image(image, "-m", "owui_ops", "migrate", "upgrade", "--no-backup")
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     # -- long-running containers -------------------------------------------------------------------------------
@@ -229,10 +232,9 @@ class FakeStack:
                    "--user", APP_USER, "--read-only", "--tmpfs", "/tmp:rw,noexec,nosuid,size=256m",
                    "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--network", self.network,
                    "--add-host", "host.docker.internal:host-gateway", "--env-file", str(env_file),
-                   "--health-cmd", "python3 /opt/owui/owui-backup health", "--health-interval", "2s",
+                   "--health-cmd", "python3 -m owui_ops backup-tool health", "--health-interval", "2s",
                    "-v", f"{self.volume}:{DATA_DIR}", "-v", f"{self.backup_dir}:/backups",
-                   "-v", f"{SCRIPTS / 'owui-backup'}:/opt/owui/owui-backup:ro",
-                   self.tools_image, "python3", "/opt/owui/owui-backup", "loop")
+                   self.tools_image, "python3", "-m", "owui_ops", "backup-tool", "loop")
         finally:
             env_file.unlink()
         self.containers.append(name)

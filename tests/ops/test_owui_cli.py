@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -21,7 +20,8 @@ UPLOAD = b"uploaded file content " + secrets.token_hex(16).encode()
 
 
 def owui(*argv: str, expect: int = 0) -> tuple[Any, str]:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "owui"), *argv], capture_output=True, text=True,
+    # scripts/owui is `python3 -m owui_ops` with the checkout on the path.
+    result = subprocess.run([str(ROOT / "scripts" / "owui"), *argv], capture_output=True, text=True,
                             timeout=900, stdin=subprocess.DEVNULL)
     assert result.returncode == expect, f"owui {' '.join(argv)} exited {result.returncode}:\n{result.stderr[-4000:]}"
     output = result.stdout.strip()

@@ -24,7 +24,7 @@ from components.db_url import build_database_url
 from .conftest import PgServer, configured
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER = ROOT / "scripts" / "owui-migrate"
+RUNNER = ["-m", "owui_ops", "migrate"]  # the package from the checkout, run by Open WebUI's venv
 OPEN_WEBUI_VERSION = "0.12.4"
 OPEN_WEBUI_HEAD = "0bd252b206fb"  # the head revision shipped in 0.12.4 (notes/open-webui.md)
 VENV = Path(os.environ.get(
@@ -72,9 +72,10 @@ def owui_python() -> str:
 def run_owui(python: str, url: str, mode: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url, "WEBUI_SECRET_KEY": "test-secret-key-not-for-production",
            "DATA_DIR": str(tmp_path / "data"), "BACKUP_DIR": str(tmp_path / "backups"),
-           "ENABLE_DB_MIGRATIONS": "false", "OFFLINE_MODE": "true", "HOME": str(tmp_path)}
+           "ENABLE_DB_MIGRATIONS": "false", "OFFLINE_MODE": "true", "HOME": str(tmp_path),
+           "PYTHONPATH": str(ROOT)}
     (tmp_path / "data").mkdir(exist_ok=True)
-    return subprocess.run([python, str(RUNNER), mode, *extra], env=env, capture_output=True, text=True,
+    return subprocess.run([python, *RUNNER, mode, *extra], env=env, capture_output=True, text=True,
                           timeout=600, cwd=tmp_path)
 
 

@@ -23,7 +23,8 @@ from components.db_url import build_database_url
 from .conftest import MyServer, PgServer, closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER = ROOT / "scripts" / "owui-migrate"
+# The migration tool as the step runs it: `python3 -m owui_ops migrate ...`, the package from the checkout.
+RUNNER = ["-m", "owui_ops", "migrate"]
 TREES = ROOT / "tests" / "fixtures" / "alembic_small"
 HEAD = "cccc00000003"
 
@@ -116,9 +117,10 @@ def migrate(target: Target, *args: str, tree: str = "good", env: dict[str, str] 
     if target.kind == "sqlite":
         Path(make_url(target.url).database).parent.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if k != "BACKUP"}  # BACKUP=skip only when a test says so
-    full_env.update({"DATABASE_URL": target.url, "BACKUP_DIR": str(target.backups), **(env or {})})
+    full_env.update({"DATABASE_URL": target.url, "BACKUP_DIR": str(target.backups), "PYTHONPATH": str(ROOT),
+                     **(env or {})})
     location = script_location or TREES / tree
-    result = subprocess.run([python, *python_args, str(RUNNER), *args, "--script-location", str(location)],
+    result = subprocess.run([python, *python_args, *RUNNER, *args, "--script-location", str(location)],
                             env=full_env, capture_output=True, text=True, timeout=300)
     output = result.stdout + result.stderr
     for secret in target.secrets:  # the runner never prints the password, in any form
@@ -271,8 +273,8 @@ def test_unreachable_database_exit_code_and_masked_url(tmp_path: Path) -> None:
 
 def test_usage_errors(tmp_path: Path) -> None:
     target = Target("sqlite", "sqlite:////nonexistent/x.db", tmp_path)
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    no_url = subprocess.run([sys.executable, str(RUNNER), "status", "--script-location", str(TREES / "good")],
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, "PYTHONPATH": str(ROOT)}
+    no_url = subprocess.run([sys.executable, *RUNNER, "status", "--script-location", str(TREES / "good")],
                             env=env, capture_output=True, text=True)
     assert no_url.returncode == 1 and "DATABASE_URL is not set" in no_url.stderr
     missing = migrate(target, "status", script_location=tmp_path / "nowhere")

@@ -10,13 +10,13 @@ from tests.security.cis_inspect import ROLE_LABEL, Status, check_container
 
 
 def owner_step(**host_changes) -> dict:
-    """`docker inspect` of the step as scripts/run-volume-owner runs it, after it exited."""
+    """`docker inspect` of the step as owui_ops.steps.volume_owner runs it, after it exited."""
     host = {"CapDrop": ["ALL"], "CapAdd": ["CHOWN"], "NetworkMode": "none", "ReadonlyRootfs": True,
             "SecurityOpt": ["no-new-privileges:true"], "Memory": 268435456, "NanoCpus": 500000000,
             "PidsLimit": 64, "RestartPolicy": {"Name": "no"}, "Privileged": False}
     host.update(host_changes)
     return {"Config": {"User": "0:0", "Labels": {ROLE_LABEL: "volume-owner"},
-                       "Healthcheck": {"Test": ["CMD-SHELL", "python3 /opt/owui/owui-volume-owner check"]}},
+                       "Healthcheck": {"Test": ["CMD-SHELL", "python3 -m owui_ops volume-owner check"]}},
             "HostConfig": host, "State": {"Running": False, "ExitCode": 0},
             "NetworkSettings": {"Networks": {"none": {}}}}
 

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from test_policy_real_program import declared, mandatory_violations  # tests/policy, on the path by tests/conftest.py
 
-ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT / "policy", ROOT / "tests" / "policy"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from test_policy_real_program import declared, mandatory_violations  # noqa: E402
-
-from tests.conftest import stack_config  # noqa: E402
+from tests.conftest import stack_config
 
 # The backup job declares the tools image as an image resource, so the pinned-tag policy judges it: give it a
 # tag that policy accepts (whatever the stack file's default is at the moment).
