@@ -19,7 +19,7 @@ def app_settings(settings: Settings) -> dict[str, str]:
         "WEBUI_NAME": app.name,
         "WEBUI_URL": settings.public_url,
         # Sign-up stays off; the first admin comes from WEBUI_ADMIN_* before requests are served,
-        # and the migration step pins ui.enable_signup=false in the database (owui-config-guard).
+        # and the migration step pins ui.enable_signup=false in the database (owui_ops.config_guard).
         "ENABLE_SIGNUP": "false",
         "ENABLE_LOGIN_FORM": "true",
         "DEFAULT_USER_ROLE": app.default_user_role,
@@ -86,5 +86,5 @@ def app_secret_settings(*, webui_secret_key: pulumi.Input[str], oauth_session_ke
 
 
 def enforced_config(settings: Settings) -> dict[str, object]:
-    """Settings Open WebUI keeps in its database that the stack owns (see owui-config-guard)."""
+    """Settings Open WebUI keeps in its database that the stack owns (see owui_ops.config_guard)."""
     return {"ui.enable_signup": False, "webui.url": settings.public_url}
