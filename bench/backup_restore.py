@@ -71,7 +71,7 @@ def image_name(*spec: str) -> str:
 
 def owui(*argv: str, env: dict[str, str] | None = None) -> tuple[dict, float]:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "owui"), *argv], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "owui_ops", *argv], cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
     elapsed = time.monotonic() - started
     if result.returncode != 0:

@@ -1,5 +1,6 @@
-"""scripts/owui-migrate with the small Alembic trees in tests/fixtures/alembic_small, on SQLite, PostgreSQL and
-MariaDB: backup, refusals (two heads, database ahead), failing migration, status, missing dump tool."""
+"""The migration tool (`python3 -m owui_ops migrate`) with the small Alembic trees in tests/fixtures/alembic_small,
+on SQLite, PostgreSQL and MariaDB: backup, refusals (two heads, database ahead), failing migration, status,
+missing dump tool."""
 
 from __future__ import annotations
 
