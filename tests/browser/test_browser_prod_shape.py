@@ -104,7 +104,10 @@ def test_socketio_client_on_replica_1_gets_a_message_posted_through_replica_2(pr
     channel_id = channel.json()["id"]
 
     events: "queue.Queue[dict]" = queue.Queue()
-    client = socketio.Client(reconnection=False)
+    # The web app's origin: the server accepts websockets only from CORS_ALLOW_ORIGIN (app_env.py;
+    # socket/main.py cors_allowed_origins), and websocket-client would send http://<replica>.
+    client = socketio.Client(reconnection=False,
+                             websocket_extra_options={"origin": prod.target.url})
     client.on("events:channel", events.put)
     started = time.monotonic()
     # Open WebUI's Socket.IO: path /ws/socket.io, websocket transport only (socket/main.py).
