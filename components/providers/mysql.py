@@ -34,7 +34,7 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
@@ -284,7 +284,7 @@ def _check_server(props: dict[str, Any], keys: ConfigKeys, failures: list[CheckF
     port = props.get("port")
     if not is_unknown(port):
         try:
-            if not 0 < int(str(port)) < 65536:
+            if not 0 < int(cast(Any, port)) < 65536:
                 raise ValueError
         except (TypeError, ValueError):
             failures.append(CheckFailure("port", f"{keys.port}: {port!r} is not a TCP port (1-65535)"))
@@ -328,7 +328,7 @@ class MysqlDatabaseProvider(AdminPasswordProvider):
         for prop in ("charset", "collation"):
             value = news.get(prop)
             try:
-                mysql_sql._charset_word(str(value), prop)
+                mysql_sql._charset_word(cast(str, value), prop)
             except ValueError as exc:
                 failures.append(CheckFailure(prop, str(exc)))
         return CheckResult(normalise_ints(news), failures)

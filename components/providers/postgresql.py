@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
@@ -289,7 +289,7 @@ def _check_server(props: dict[str, Any], keys: ConfigKeys, failures: list[CheckF
     port = props.get("port")
     if not is_unknown(port):
         try:
-            if not 0 < int(str(port)) < 65536:
+            if not 0 < int(cast(Any, port)) < 65536:
                 raise ValueError
         except (TypeError, ValueError):
             failures.append(CheckFailure("port", f"{keys.port}: {port!r} is not a TCP port (1-65535)"))

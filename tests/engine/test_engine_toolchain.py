@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.lite import ROOT, TOOLCHAIN, TOOLCHAIN_TIMEOUT_S
+from deploy.toolchain import ROOT, TOOLCHAIN, TOOLCHAIN_TIMEOUT_S
 
 pytestmark = pytest.mark.engine
 
