@@ -117,9 +117,12 @@ def deploy(stack: str, values: dict[str, Any], tmp_path_factory: Any,
     deployment.url = values["publicUrl"]
     deployment.client = Client(deployment.url, ca_file)
     deployment.client.wait_healthy()
+    # "As configured": the SameSite value the deployed app was given (components/app_env.py).
+    app_env = dict(e.split("=", 1) for e in containers_of(stack, "app")[0]["Config"]["Env"])
     deployment.target = Target(url=deployment.url, ca_file=ca_file,
                                admin_email=values["admin"]["email"],
-                               admin_password=deployment.admin_password)
+                               admin_password=deployment.admin_password,
+                               same_site=app_env["WEBUI_AUTH_COOKIE_SAME_SITE"].capitalize())
     print(f"{stack}: deployed and healthy in {deployment.deploy_seconds:.1f}s")
     return deployment
 

@@ -73,7 +73,8 @@ class Target:
     ca_file: Path
     admin_email: str
     admin_password: str
-    # What components/app_env.py configures for the token cookie.
+    # SameSite of the app's cookies as Playwright spells it ("Strict", "Lax", "None"); the
+    # fixtures read it from the deployed app's WEBUI_AUTH_COOKIE_SAME_SITE.
     same_site: str = "Strict"
 
     @property
@@ -298,6 +299,9 @@ class Journey:
             if response.status != 200:
                 self.problems.append(f"upload: POST /api/v1/files/ answered {response.status}")
             await page.get_by_text(upload.name).first.wait_for()
+            # Until the file item stops spinning: stored and indexed (or its indexing refused),
+            # so the step's screenshot and notices show the outcome (common/Spinner.svelte).
+            await page.locator("path[class*='spinner_ajPY']").first.wait_for(state="hidden")
             await seen.settled()
             await self._step_done(page, seen, context, "uploaded")
 
@@ -332,9 +336,11 @@ class Journey:
 
 
 async def error_toasts(page: Any) -> list[str]:
-    """Texts of the error notices on screen (svelte-sonner toasts)."""
+    """Texts of the error and warning notices on screen (svelte-sonner toasts; the app shows an
+    HTTP error of a background step as a warning, e.g. the upload's indexing)."""
     return [text.strip() for text in await page.locator(
-        "[data-sonner-toast][data-type='error']").all_inner_texts()]
+        "[data-sonner-toast][data-type='error'], [data-sonner-toast][data-type='warning']"
+    ).all_inner_texts()]
 
 
 async def dismiss_release_notes(page: Any) -> None:

@@ -58,7 +58,8 @@ def test_journey_with_enforced_csp(dev, browsers, aio, tmp_path, upload_file):
     assert "Content-Security-Policy" in headers, "the CSP must be enforced, not report-only"
     journey = Journey(browsers.for_targets(dev.target), dev.target, tmp_path)
     problems = aio.run_until_complete(journey.run(upload_file))
-    print(f"journey timings: {journey.timings}; screenshots in {tmp_path}")
+    print(f"journey timings: {journey.timings}; notices shown: {journey.toasts}; "
+          f"screenshots in {tmp_path}")
     assert problems == []
     assert [p.name for p in journey.screenshots] == [
         "01-sign-in-page.png", "02-signed-in.png", "03-new-chat.png", "04-uploaded.png",

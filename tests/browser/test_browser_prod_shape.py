@@ -149,7 +149,8 @@ def test_browser_journey_through_nginx_served_by_both_replicas(prod, browsers, a
     since = str(int(time.time()) - 1)
     journey = Journey(browsers.for_targets(prod.target), prod.target, tmp_path)
     problems = aio.run_until_complete(journey.run(upload))
-    print(f"journey timings: {journey.timings}; screenshots in {tmp_path}")
+    print(f"journey timings: {journey.timings}; notices shown: {journey.toasts}; "
+          f"screenshots in {tmp_path}")
     assert problems == []
     served = [docker("logs", "--since", since, c["Id"], check=False).count('"GET /api/')
               for c in replicas()]

@@ -45,6 +45,7 @@ def test_journey_on_postgresql_with_enforced_csp(staging, browsers, aio, tmp_pat
     upload.write_text("Notes uploaded by the browser suite to staging.\n" * 20)
     journey = Journey(browsers.for_targets(staging.target), staging.target, tmp_path)
     problems = aio.run_until_complete(journey.run(upload))
-    print(f"journey timings: {journey.timings}; screenshots in {tmp_path}")
+    print(f"journey timings: {journey.timings}; notices shown: {journey.toasts}; "
+          f"screenshots in {tmp_path}")
     assert problems == []
     assert len(journey.screenshots) == 6
