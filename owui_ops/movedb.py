@@ -81,6 +81,7 @@ class Column:
     max_bytes: Optional[int] = None  # MySQL text types (utf-8 bytes)
     int_limit: Optional[int] = None  # |value| < int_limit (the lower bound is -int_limit)
     target_json: bool = False  # the target column decodes JSON itself (PostgreSQL json/jsonb, MySQL JSON)
+    source_json: bool = False  # the source column hands back decoded values (a JSON string stays a str)
 
 
 def _kind(coltype: Any) -> str:
@@ -115,7 +116,8 @@ def column_plan(source_col: Any, target_col: Any, target_kind: str) -> Column:
         kind = "json"
     if skind == "bool" or tkind == "bool" or _is_mysql_bool(target_col.type):
         kind = "bool"
-    col = Column(source_col.name, kind, target_json=_kind(target_col.type) == "json")
+    col = Column(source_col.name, kind, target_json=_kind(target_col.type) == "json",
+                 source_json=_kind(source_col.type) == "json")
     type_name = type(target_col.type).__name__.upper()
     length = getattr(target_col.type, "length", None)
     if kind == "text" and length and type_name not in MYSQL_TEXT_BYTES:
@@ -159,8 +161,8 @@ def convert(col: Column, value: Any) -> Any:
     if value is None:
         return None
     if col.kind == "json":
-        if isinstance(value, (str, bytes)):
-            value = json.loads(value)  # SQLite columns declared JSON may hand back raw text
+        if not col.source_json:
+            value = json.loads(value)  # JSON kept in a text column: the text is the encoding
         # The target's JSON type serialises itself; into a text column (MariaDB) goes the text Open WebUI writes
         # (internal/db.py _json_codec_kwargs: ensure_ascii=False).
         return value if col.target_json else json.dumps(value, ensure_ascii=False)
@@ -173,12 +175,13 @@ def convert(col: Column, value: Any) -> Any:
     return value
 
 
-def normalise(col: Column, value: Any) -> str:
-    """One text per logical value, whichever server returned it: the checksums compare these."""
+def normalise(col: Column, value: Any, decoded: bool) -> str:
+    """One text per logical value, whichever server returned it: the checksums compare these. `decoded`: this
+    side's column type already parsed the JSON (a JSON string then arrives as a str, not as its encoding)."""
     if value is None:
         return "\x00N"
     if col.kind == "json":
-        if isinstance(value, (str, bytes)):
+        if not decoded:
             value = json.loads(value)
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if col.kind == "bool":
@@ -289,14 +292,16 @@ def row_key(plan: TablePlan, row: tuple[Any, ...]) -> str:
     return ", ".join(f"{k}={row[names.index(k)]!r}" for k in plan.key)
 
 
-def checksum(conn: Any, plan: TablePlan, table: Any) -> tuple[int, str]:
+def checksum(conn: Any, plan: TablePlan, table: Any, side: str) -> tuple[int, str]:
     """(rows, sha256) over the normalised rows, sorted, so the servers' collations and orders do not matter."""
     from sqlalchemy import select
 
     digests = []
     query = select(*[table.columns[c.name] for c in plan.columns])
+    decoded = [col.source_json if side == "source" else col.target_json for col in plan.columns]
     for row in conn.execution_options(stream_results=True, yield_per=5000).execute(query):
-        text = "\x1f".join(normalise(col, value) for col, value in zip(plan.columns, row, strict=True))
+        text = "\x1f".join(normalise(col, value, dec) for col, value, dec in zip(plan.columns, row, decoded,
+                                                                                  strict=True))
         digests.append(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
     digests.sort()
     total = hashlib.sha256()
@@ -494,8 +499,8 @@ def verify(plans: list[TablePlan], source: Any, target: Any) -> dict[str, Any]:
     report: dict[str, Any] = {}
     with source.connect() as sconn, target.connect() as tconn:
         for plan in plans:
-            srows, ssum = checksum(sconn, plan, plan.source)
-            trows, tsum = checksum(tconn, plan, plan.target)
+            srows, ssum = checksum(sconn, plan, plan.source, "source")
+            trows, tsum = checksum(tconn, plan, plan.target, "target")
             report[plan.name] = {"rows": srows, "target_rows": trows, "checksum": ssum, "target_checksum": tsum,
                                  "equal": srows == trows and ssum == tsum}
     return report
