@@ -23,10 +23,10 @@ from typing import Any
 import pulumi
 import yaml
 
-from bench.benchlib import ROOT
-from components.config import NetworkSettings
+from components.config import MigrationSettings, NetworkSettings
 from components.hardening import PIDS_LIMIT
 from components.providers.selfsigned import generate_certificate
+from owui_ops.steps import APP_PYTHONPATH, OPS_MOUNT, ops_volume
 from plugins.random import generate_string
 from tests.mocks import run_program
 
@@ -44,6 +44,7 @@ def plain(value: Any) -> Any:
     return value
 
 CONTAINER = "docker:index/container:Container"
+TOOLS_IMAGE = MigrationSettings().tools_image
 COMMAND = "command:local:Command"
 
 
@@ -134,8 +135,9 @@ def _migration_service(app: dict[str, Any], step: dict[str, Any], backup_dir: Pa
     env = step["environment"]
     service = {key: copy.deepcopy(app[key]) for key in ("image", "user", "read_only", "cap_drop", "security_opt",
                                          "pids_limit", "logging", "networks", "extra_hosts")}
-    script = ("python3 /opt/owui/owui-migrate upgrade >&2 && python3 /opt/owui/owui-config-guard >&2"
-              " && python3 /opt/owui/owui-migrate status")
+    # The same ops package the migration step uses, from the same volume filled from the tools image.
+    script = ("python3 -m owui_ops migrate upgrade >&2 && python3 -m owui_ops config-guard >&2"
+              " && python3 -m owui_ops migrate status")
     service.update({
         "tmpfs": ["/tmp:rw,nosuid,size=256m"],
         "mem_limit": f"{env['OWUI_MEMORY_MB']}m",
@@ -145,6 +147,7 @@ def _migration_service(app: dict[str, Any], step: dict[str, Any], backup_dir: Pa
         "entrypoint": ["sh", "-c", script],
         "environment": {key: _escape(value) for key, value in {
             "DATABASE_URL": env["DATABASE_URL"], "WEBUI_SECRET_KEY": env["WEBUI_SECRET_KEY"],
+            "PYTHONPATH": APP_PYTHONPATH,
             "HOME": "/tmp", "BACKUP_DIR": "/backups", "DATA_DIR": "/app/backend/data",
             "ENABLE_DB_MIGRATIONS": "false", "OFFLINE_MODE": "true", "USE_SLIM_DOCKER": "true",
             "OWUI_ENFORCED_CONFIG": env["OWUI_ENFORCED_CONFIG"],
@@ -153,9 +156,7 @@ def _migration_service(app: dict[str, Any], step: dict[str, Any], backup_dir: Pa
         "volumes": [
             {"type": "volume", "source": "data", "target": "/app/backend/data"},
             {"type": "bind", "source": str(backup_dir), "target": "/backups"},
-            *({"type": "bind", "source": str(ROOT / "scripts" / name),
-               "target": f"/opt/owui/{name}", "read_only": True}
-              for name in ("owui-migrate", "owui-config-guard")),
+            {"type": "volume", "source": "ops", "target": OPS_MOUNT, "read_only": True},
         ],
     })
     return service
@@ -189,7 +190,10 @@ def render(stack: str, values: dict[str, Any], *, volume: str, one_shot_migratio
         "services": services,
         "networks": {"net": {"name": network["name"], "driver": "bridge",
                              "ipam": {"config": [{"subnet": subnet, "ip_range": ip_range}]}}},
-        "volumes": {"data": {"name": volume}},
+        "volumes": {"data": {"name": volume},
+                    **({"ops": {"name": ops_volume(values["migration"]["toolsImage"] if "toolsImage" in
+                                                   values.get("migration", {}) else TOOLS_IMAGE, stack),
+                                "external": True}} if one_shot_migration else {})},
     }
     secret_env = ("WEBUI_SECRET_KEY", "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY", "WEBUI_ADMIN_PASSWORD",
                   "TLS_PRIVATE_KEY")
