@@ -31,6 +31,11 @@ def broken_conf(breakage: str, port: int) -> str:
         # HTTP/2 stream), tightened so that a single page load is certain to exceed it.
         assert SERVER_LIMIT_ANCHOR in conf
         return conf.replace(SERVER_LIMIT_ANCHOR, SERVER_LIMIT_ANCHOR + "        limit_conn perip 10;\n")
+    if breakage == "strict-csp":
+        # Without 'unsafe-inline' for scripts: index.html's inline bootstrap is refused.
+        needed = "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'"
+        assert needed in conf
+        return conf.replace(needed, "script-src 'self' 'wasm-unsafe-eval'")
     if breakage == "no-upgrade":
         for line in UPGRADE_LINES:
             assert line in conf

@@ -19,7 +19,7 @@ STACK = "dev-browser"
 NETWORK, VOLUME = "openwebui-dev-browser", "openwebui-dev-browser-data"
 HTTPS_PORT, HTTP_PORT = 19543, 19580
 # Ports of the deliberately broken proxies the negative controls put in front of the same app.
-BROKEN_PORTS = {"tight": 19590, "no-upgrade": 19592}
+BROKEN_PORTS = {"tight": 19590, "no-upgrade": 19592, "strict-csp": 19594}
 # Enough for the 20 simultaneous sign-ins below, and still a limit a burst of wrong passwords hits.
 AUTH_RATE, AUTH_BURST = 60, 25
 USERS = 20
@@ -108,11 +108,12 @@ def test_wrong_password_burst_still_gets_429_from_the_proxy(dev, browsers, aio):
     assert all(content.startswith("text/html") for content in refused), answers
 
 
-@pytest.mark.parametrize("breakage", ["tight", "no-upgrade"])
+@pytest.mark.parametrize("breakage", ["tight", "no-upgrade", "strict-csp"])
 def test_the_journey_fails_on_a_broken_proxy(dev, browsers, aio, tmp_path, upload_file, breakage):
     """Negative controls: the same journey against an nginx in front of the same app, rendered
-    with a server-wide `limit_conn perip 10` (the old kind of limit, tightened) or without the
-    websocket Upgrade headers, must report the breakage."""
+    with a server-wide `limit_conn perip 10` (the old kind of limit, tightened), without the
+    websocket Upgrade headers, or with a CSP that refuses inline scripts, must report the
+    breakage (the last proves the CSP is enforced and its violations are caught)."""
     from tests.browser.broken_proxy import broken_proxy
 
     with broken_proxy(NETWORK, tmp_path, breakage, BROKEN_PORTS[breakage]) as (url, ca_file):
@@ -123,5 +124,10 @@ def test_the_journey_fails_on_a_broken_proxy(dev, browsers, aio, tmp_path, uploa
     print("\n".join(problems))
     if breakage == "tight":
         assert any(" 429 on GET " in p and "/_app/immutable/" in p for p in problems), problems
-    else:
+    elif breakage == "no-upgrade":
         assert any("no Socket.IO websocket connected" in p for p in problems), problems
+    else:
+        # Chromium 156: "Executing inline script violates the following Content Security
+        # Policy directive 'script-src ...'".
+        assert any("console error:" in p and "inline script" in p
+                   and "Content Security Policy directive" in p for p in problems), problems
