@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from components.config import SECRET_KEYS, Settings, _default_resources
@@ -56,8 +58,9 @@ def _stack_keys() -> dict[str, set[str]]:
     return found
 
 
-def _rows(model: type[BaseModel], prefix: str, stacks: dict[str, set[str]]) -> list[str]:
-    rows = []
+def config_fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, FieldInfo, type[BaseModel] | None]]:
+    """(dotted config key, field, nested model or None) for every field of the config model, depth first: the one
+    walk of the config surface (the reference below and the config fuzz suite use it)."""
     for name, field in model.model_fields.items():
         if name == "stack":
             continue
@@ -65,16 +68,26 @@ def _rows(model: type[BaseModel], prefix: str, stacks: dict[str, set[str]]) -> l
         annotation = field.annotation
         nested = next((a for a in getattr(annotation, "__args__", (annotation,))
                        if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        yield key, field, nested
         if nested is not None:
-            rows.extend(_rows(nested, key + ".", stacks))
+            yield from config_fields(nested, key + ".")
+
+
+def _rows(model: type[BaseModel], prefix: str, stacks: dict[str, set[str]]) -> list[str]:
+    rows = []
+    for key, field, nested in config_fields(model, prefix):
+        if nested is not None:
             continue
-        kind = str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+        name = key.rsplit(".", 1)[-1]
+        kind = str(field.annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
         default = _default(field)
         if key == "environment":
             default = "the stack name (dev, staging, prod)"
         elif key.startswith("resources."):
             role = key.split(".")[1]
-            default = f"`{getattr(_default_resources()[role], name)}`"
+            attribute = next(n for n, f in type(_default_resources()[role]).model_fields.items()
+                             if (f.alias or n) == name)
+            default = f"`{getattr(_default_resources()[role], attribute)}`"
         setters = ", ".join(s for s in STACKS if key in stacks[s]) or "—"
         rows.append(f"| `{key}` | {kind.replace('|', '/')} | {default} | {setters} |")
     return rows

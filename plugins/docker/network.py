@@ -53,15 +53,24 @@ def _remove(*args: str) -> None:
         time.sleep(1)
 
 
-class Network(ResourceType):
-    token = "docker:index/network:Network"
+class _DaemonObject(ResourceType):
+    """A network or volume: defaults and autoname in Check (B1, B2); every input replaces, delete-before-replace
+    when the program named it (B3)."""
+
+    defaults: Props = {}
+    inputs: tuple[str, ...] = ()
 
     def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
-        return _checked(name, news, olds, random_seed, NETWORK_DEFAULTS)
+        return _checked(name, news, olds, random_seed, self.defaults)
 
     def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        return property_diff(olds, news, NETWORK_INPUTS, force_new=lambda _: True,
+        return property_diff(olds, news, self.inputs, force_new=lambda _: True,
                              delete_before_replace=not autonamed(news))
+
+
+class Network(_DaemonObject):
+    token = "docker:index/network:Network"
+    defaults, inputs = NETWORK_DEFAULTS, NETWORK_INPUTS
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
         args = ["network", "create", "--driver", inputs.get("driver", "bridge"), *_labels(inputs)]
@@ -89,15 +98,9 @@ class Network(ResourceType):
         _remove("network", "rm", resource_id)
 
 
-class Volume(ResourceType):
+class Volume(_DaemonObject):
     token = "docker:index/volume:Volume"
-
-    def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
-        return _checked(name, news, olds, random_seed, VOLUME_DEFAULTS)
-
-    def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        return property_diff(olds, news, VOLUME_INPUTS, force_new=lambda _: True,
-                             delete_before_replace=not autonamed(news))
+    defaults, inputs = VOLUME_DEFAULTS, VOLUME_INPUTS
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
         args = ["volume", "create", "--driver", inputs.get("driver", "local"), *_labels(inputs)]

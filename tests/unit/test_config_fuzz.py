@@ -28,7 +28,6 @@ import pulumi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
 
 from components.config import (
     OBJECT_KEYS,
@@ -38,6 +37,7 @@ from components.config import (
     Settings,
     load_settings,
 )
+from components.config_reference import config_fields
 from components.stack_config import raw_values
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
 from tests.policy.analyzer import mandatory_violations
@@ -66,23 +66,8 @@ PROGRAM_EXAMPLES = max(100, CONFIG_EXAMPLES // 3)
 # --- the config surface ----------------------------------------------------------------------------------
 
 
-def _leaf_keys(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, bool]]:
-    """(dotted key, is an object) for every field, objects included (a whole object can be wrong too)."""
-    for name, field in model.model_fields.items():
-        if name == "stack":
-            continue
-        key = prefix + (field.alias or name)
-        annotation = field.annotation
-        nested = next((a for a in getattr(annotation, "__args__", (annotation,))
-                       if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if nested is not None:
-            yield key, True
-            yield from _leaf_keys(nested, key + ".")
-        else:
-            yield key, False
-
-
-ALL_KEYS = dict(_leaf_keys(Settings))
+# (dotted key, is an object) for every field, objects included (a whole object can be wrong too).
+ALL_KEYS = {key: nested is not None for key, _, nested in config_fields(Settings)}
 SURFACE = sorted([*ALL_KEYS, *SECRET_KEYS])
 # An unknown key at each level: a typo must be named as typed.
 TYPO_KEYS = ("imageTag", "database.pasword", "proxy.http_port", "resources.app.memory", "app.extraenv")
