@@ -171,13 +171,13 @@ class Stack:
         return result
 
     def step_seconds(self) -> dict[str, float]:
-        """Resource name -> seconds from its step's start to its outputs, in the last run."""
+        """Resource name -> seconds from its step's start to its outputs, for the steps that changed something."""
         started: dict[str, float] = {}
         took: dict[str, float] = {}
         for event, at in zip(self.events, self.event_times, strict=False):
             if event.resource_pre_event is not None:
                 started.setdefault(event.resource_pre_event.metadata.urn, at)
-            elif event.res_outputs_event is not None:
+            elif event.res_outputs_event is not None and event.res_outputs_event.metadata.op != "same":
                 urn = event.res_outputs_event.metadata.urn
                 if urn in started:
                     took[urn.split("::")[-1]] = at - started[urn]
