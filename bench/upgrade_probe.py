@@ -201,7 +201,8 @@ def probed(name: str, probe: Probe, action: Callable[[], None], deployment: Opti
     steps = deployment.stack.step_seconds() if deployment is not None else {}
     found = figures(name, probe.samples, *window, steps)
     if deployment is not None:
-        found.order = [f"{op} {name}" for op, name in deployment.changed() if "webui-app" in name]
+        found.order = [f"{getattr(op, 'value', op)} {name}" for op, name in deployment.changed()
+                       if "webui-app" in name]
     found.nginx_connect_timeouts = connect_timeouts(wall)
     return found
 
