@@ -175,9 +175,10 @@ def test_c3_c14_c18_envs_labels_networks_are_never_read_back(tiny_image: str, cl
 
 def test_c32_delete_stops_with_destroy_grace_seconds_not_stop_timeout(tiny_image: str, cleanup: list,
                                                                     tmp_path) -> None:
-    # The process leaves a mark when it gets SIGTERM: a graceful stop marks, a kill at once does not.
+    # The process leaves a mark one second after SIGTERM: a graceful stop (10 s) lets it, a stop with no grace
+    # (SIGTERM then SIGKILL at once) does not.
     tmp_path.chmod(0o777)
-    script = "trap 'touch /out/$NAME; exit 0' TERM; while true; do sleep 0.2; done"
+    script = "trap 'sleep 1; touch /out/$NAME; exit 0' TERM; while true; do sleep 0.2; done"
     volumes = [{"hostPath": str(tmp_path), "containerPath": "/out"}]
     graceful_id, graceful = create(cleanup, tiny_image, "grace", command=["sh", "-c", script], envs=["NAME=grace"],
                                    volumes=volumes, destroyGraceSeconds=10, stopTimeout=10)
