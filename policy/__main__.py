@@ -4,14 +4,10 @@ Only assembles the pack: constructing PolicyPack starts the analyzer's gRPC serv
 nothing (tests included) may import this file. The checks live in policies.py and its modules.
 """
 
-import sys
-from pathlib import Path
-
-# The pack's modules import each other by plain name; make that independent of how the engine starts us.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from policies import PACK_NAME, POLICIES  # noqa: E402
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+# Run as a script (policy/run-pack), so this directory is first on the path: the pack's modules import each
+# other by plain name.
+from policies import PACK_NAME, POLICIES
+from pulumi_policy import EnforcementLevel, PolicyPack
 
 PolicyPack(
     name=PACK_NAME,

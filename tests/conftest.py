@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -10,12 +9,6 @@ import pulumi
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The repository root (packages: components, deploy, plugins, owui_ops, tests), the policy pack, whose modules
-# import each other by plain name as when the engine runs policy/__main__.py, and the pack tests' helpers
-# (policy_helpers, test_policy_real_program), which tests elsewhere reuse by plain name too.
-for path in (ROOT, ROOT / "policy", ROOT / "tests" / "policy"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 
 from tests.mocks import (  # noqa: E402,F401
     Recorded,
