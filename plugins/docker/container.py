@@ -87,6 +87,17 @@ def autoname(resource_name: str, random_seed: bytes) -> str:
     return f"{resource_name}-{hashlib.sha256(seed).hexdigest()[:7]}"
 
 
+def with_defaults(name: str, news: Props, olds: Props, random_seed: bytes, defaults: Props) -> Props:
+    """B1, B2: the schema defaults and the autoname filled in, and which keys were defaulted (`__defaults`)."""
+    checked = {**defaults, **news}
+    defaulted = [key for key in defaults if key not in news]
+    if not checked.get("name"):
+        checked["name"] = olds.get("name") or autoname(name, random_seed)
+        defaulted.append("name")
+    checked[DEFAULTS_KEY] = sorted(defaulted)
+    return checked
+
+
 def read_back(inputs: Props) -> Props:
     """The state Create records: the inputs with the read-back forms of C11 and C13."""
     state = {k: v for k, v in inputs.items() if k != DEFAULTS_KEY}  # the bridge keeps __defaults in inputs only
@@ -112,12 +123,7 @@ class Container(ResourceType):
     token = "docker:index/container:Container"
 
     def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
-        checked = {**DEFAULTS, **news}
-        defaulted = [key for key in DEFAULTS if key not in news]
-        if not checked.get("name"):
-            checked["name"] = olds.get("name") or autoname(name, random_seed)
-            defaulted.append("name")
-        checked[DEFAULTS_KEY] = sorted(defaulted)
+        checked = with_defaults(name, news, olds, random_seed, DEFAULTS)
         if isinstance(checked.get("healthcheck"), dict):
             checked["healthcheck"] = {**HEALTH_DEFAULTS, **checked["healthcheck"]}
         for port in checked.get("ports") or []:

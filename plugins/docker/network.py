@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from plugins.docker.cli import docker, inspect
-from plugins.docker.container import autoname
+from plugins.docker.container import with_defaults
 from plugins.protocol import DEFAULTS_KEY, Diff, Props, ResourceType, autonamed, property_diff
 
 NETWORK_DEFAULTS: Props = {"driver": "bridge", "ipamDriver": "default", "internal": False, "attachable": False,
@@ -25,16 +25,6 @@ REMOVE_RETRY_SECONDS = 30.0
 
 def _labels(inputs: Props) -> list[str]:
     return [f"--label={item['label']}={item['value']}" for item in inputs.get("labels") or []]
-
-
-def _checked(name: str, news: Props, olds: Props, random_seed: bytes, defaults: Props) -> Props:
-    checked = {**defaults, **news}
-    defaulted = [key for key in defaults if key not in news]
-    if not checked.get("name"):
-        checked["name"] = olds.get("name") or autoname(name, random_seed)
-        defaulted.append("name")
-    checked[DEFAULTS_KEY] = sorted(defaulted)
-    return checked
 
 
 def _without_defaults(inputs: Props) -> Props:
@@ -61,7 +51,7 @@ class _DaemonObject(ResourceType):
     inputs: tuple[str, ...] = ()
 
     def check(self, name: str, news: Props, olds: Props, random_seed: bytes) -> Props:
-        return _checked(name, news, olds, random_seed, self.defaults)
+        return with_defaults(name, news, olds, random_seed, self.defaults)
 
     def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
         return property_diff(olds, news, self.inputs, force_new=lambda _: True,
