@@ -9,6 +9,7 @@ from components.backup import HEALTH_COMMAND as BACKUP_HEALTH
 from components.backup import Backup, BackupArgs
 from components.certificate import CertificateArgs, TlsCertificate
 from components.database import Database, DatabaseArgs
+from components.database_guard import DatabaseGuard, DatabaseGuardArgs
 from components.hardening import ContainerProfile
 from components.migration import Migration, MigrationArgs
 from components.network import Foundation, FoundationArgs
@@ -47,10 +48,15 @@ def image(name: str, ref: str) -> docker.RemoteImage:
         provider=registry_provider if on_registry else None))
 
 
-# 2. Secrets, network and data volume.
+# 2. A change of database.type on a stack with data waits for a completed move (owui move-database): refused at
+# preview otherwise, before the database password, the database or the migration that wait for it.
+database_guard = DatabaseGuard("database-guard", DatabaseGuardArgs(stack=settings.stack, settings=settings.database))
+
+# Secrets, network and data volume.
 secrets = AppSecrets("secrets", SecretsArgs(
     admin_password=secret(plain_secrets.admin_password) if plain_secrets.admin_password else None,
     with_database_password=settings.database.type != "sqlite",
+    database_after=(database_guard.resource,),
     with_redis_password=settings.redis_enabled,
 ))
 foundation = Foundation("foundation", FoundationArgs(
@@ -71,6 +77,7 @@ volume_owner = VolumeOwner("data-owner", VolumeOwnerArgs(
 database = Database("database", DatabaseArgs(
     settings=settings.database,
     app_password=secrets.database_password,
+    after=(database_guard.resource,),
 ))
 migration = Migration("migration", MigrationArgs(
     stack=settings.stack, database_type=settings.database.type,

@@ -19,6 +19,8 @@ class DatabaseArgs:
     settings: DatabaseSettings
     # The app user's password (pulumi-random secret); None for SQLite.
     app_password: Optional[pulumi.Input[str]] = None
+    # What provisioning and the migration wait for (the database guard, components/database_guard.py).
+    after: tuple[pulumi.Resource, ...] = ()
 
 
 class Database(pulumi.ComponentResource):
@@ -29,14 +31,14 @@ class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(f"{TYPE_PREFIX}:Database", name, None, opts)
         db = args.settings
-        self.resources = []
+        self.resources = list(args.after)
         if db.type == "sqlite":
             self.url = pulumi.Output.secret(build_database_url("sqlite", sqlite_path=SQLITE_PATH))
         else:
             from components.database_server import provision
             if args.app_password is None:
                 raise ValueError(f"{db.type}: the database needs an app password (SecretsArgs.with_database_password)")
-            self.resources = provision(self, name, db, args.app_password)
+            self.resources = [*args.after, *provision(self, name, db, args.app_password, after=args.after)]
             self.url = pulumi.Output.secret(pulumi.Output.from_input(args.app_password).apply(
                 lambda password: build_database_url(
                     db.type, host=db.effective_container_host, port=db.effective_port,

@@ -13,16 +13,16 @@ from components.hardening import child_opts
 
 
 def provision(parent: pulumi.Resource, name: str, db: DatabaseSettings,
-              app_password: pulumi.Input[str]) -> list[pulumi.Resource]:
+              app_password: pulumi.Input[str], after: tuple[pulumi.Resource, ...] = ()) -> list[pulumi.Resource]:
     if db.type == "postgresql":
-        return _postgresql(parent, name, db, app_password)
+        return _postgresql(parent, name, db, app_password, list(after))
     if db.type == "mysql":
-        return _mysql(parent, name, db, app_password)
+        return _mysql(parent, name, db, app_password, list(after))
     raise ValueError(f"no server provisioning for {db.type}")
 
 
 def _postgresql(parent: pulumi.Resource, name: str, db: DatabaseSettings,
-                app_password: pulumi.Input[str]) -> list[pulumi.Resource]:
+                app_password: pulumi.Input[str], after: list[pulumi.Resource]) -> list[pulumi.Resource]:
     from components.providers.postgresql import (
         PostgresDatabase,
         PostgresDatabaseArgs,
@@ -36,7 +36,7 @@ def _postgresql(parent: pulumi.Resource, name: str, db: DatabaseSettings,
                             ssl_root_cert=db.ssl_ca_file, connect_timeout=db.connect_timeout)
     role = PostgresRole(f"{name}-role", PostgresRoleArgs(
         server=server, name=db.user, password=app_password, database=db.name,
-        adopt_existing=db.adopt_existing), opts=child_opts(parent))
+        adopt_existing=db.adopt_existing), opts=child_opts(parent, depends_on=after))
     database = PostgresDatabase(f"{name}-database", PostgresDatabaseArgs(
         server=server, name=db.name, owner=role.name,
         revoke_public_connect=db.revoke_public_connect, allow_drop=db.allow_drop,
@@ -46,7 +46,7 @@ def _postgresql(parent: pulumi.Resource, name: str, db: DatabaseSettings,
 
 
 def _mysql(parent: pulumi.Resource, name: str, db: DatabaseSettings,
-           app_password: pulumi.Input[str]) -> list[pulumi.Resource]:
+           app_password: pulumi.Input[str], after: list[pulumi.Resource]) -> list[pulumi.Resource]:
     from components.providers.mysql import (
         MysqlDatabase,
         MysqlDatabaseArgs,
@@ -60,7 +60,7 @@ def _mysql(parent: pulumi.Resource, name: str, db: DatabaseSettings,
                          ssl_ca=db.ssl_ca_file, connect_timeout=db.connect_timeout)
     database = MysqlDatabase(f"{name}-database", MysqlDatabaseArgs(
         server=server, name=db.name, allow_drop=db.allow_drop, adopt_existing=db.adopt_existing),
-        opts=child_opts(parent, retain_on_delete=not db.allow_drop))
+        opts=child_opts(parent, depends_on=after, retain_on_delete=not db.allow_drop))
     user = MysqlUser(f"{name}-user", MysqlUserArgs(
         server=server, name=db.user, account_host=db.user_host or "", password=app_password,
         database=database.name, require_ssl=db.ssl_mode in ("require", "verify-ca", "verify-full"),

@@ -24,6 +24,8 @@ class SecretsArgs:
     admin_password: Optional[pulumi.Input[str]] = None
     with_database_password: bool = False
     with_redis_password: bool = False
+    # What the database password waits for (the database guard: a refused change of database.type creates nothing).
+    database_after: tuple[pulumi.Resource, ...] = ()
 
 
 def fernet_key_from_password(password: str) -> str:
@@ -57,7 +59,8 @@ class AppSecrets(pulumi.ComponentResource):
         # Database passwords include URL-hostile characters on purpose: DATABASE_URL encodes them.
         self.database_password = (
             self._password(f"{name}-database-password", 32, special=True,
-                           override_special="@:/%#?&!-_=+") if args.with_database_password else None)
+                           override_special="@:/%#?&!-_=+", after=args.database_after)
+            if args.with_database_password else None)
         self.redis_password = (self._password(f"{name}-redis-password", 40, special=False)
                                if args.with_redis_password else None)
 
@@ -70,9 +73,10 @@ class AppSecrets(pulumi.ComponentResource):
         })
 
     def _password(self, resource_name: str, length: int, *, special: bool,
-                  override_special: Optional[str] = None) -> pulumi.Output[str]:
+                  override_special: Optional[str] = None,
+                  after: tuple[pulumi.Resource, ...] = ()) -> pulumi.Output[str]:
         password = random.RandomPassword(
             resource_name, length=length, special=special, override_special=override_special,
             min_lower=2, min_upper=2, min_numeric=2, min_special=2 if special else 0,
-            opts=child_opts(self))
+            opts=child_opts(self, depends_on=list(after)))
         return pulumi.Output.secret(password.result)

@@ -59,6 +59,10 @@ EXIT_SOURCE_BEHIND, EXIT_TARGET_NOT_EMPTY, EXIT_CANNOT, EXIT_COPY, EXIT_VERIFY =
 # Created in the target when a move starts and dropped when it is verified: a target holding it (and nothing the
 # app wrote since, since the app is not pointed at it before the move ends) may be emptied by the next run.
 MARKER = "owui_move_in_progress"
+# Written in the same transaction that drops the marker: the target holds a completed, verified move from the
+# stack's SQLite. The stack's database guard (components/providers/database_kind.py) reads it at preview before it
+# lets `up` switch database.type; `--mark-rolled-back` sets its state when the operator switches back.
+RECORD = "owui_move_record"
 ALEMBIC = "alembic_version"
 # MySQL's text types hold bytes, not characters (MariaDB's JSON is a LONGTEXT alias).
 MYSQL_TEXT_BYTES = {"TINYTEXT": 255, "TEXT": 65535, "MEDIUMTEXT": 16777215, "LONGTEXT": 4294967295}
@@ -237,7 +241,7 @@ class TablePlan:
 def plan_tables(smeta: Any, tmeta: Any, target_kind: str) -> list[TablePlan]:
     plans = []
     for table in smeta.sorted_tables:  # parents before children (foreign keys)
-        if table.name in (ALEMBIC, MARKER):
+        if table.name in (ALEMBIC, MARKER, RECORD):
             continue
         target = tmeta.tables.get(table.name)
         if target is None:
@@ -506,10 +510,84 @@ def verify(plans: list[TablePlan], source: Any, target: Any) -> dict[str, Any]:
     return report
 
 
+def record_table() -> Any:
+    from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text
+
+    return Table(RECORD, MetaData(), Column("id", String(64), primary_key=True), Column("stack", String(255)),
+                 Column("source_kind", String(32)), Column("source", String(255)), Column("revision", String(255)),
+                 Column("state", String(32)), Column("moved_at", BigInteger), Column("changed_at", BigInteger),
+                 Column("tables", Text))
+
+
+def write_record(conn: Any, source_url: DbUrl, heads: list[str], tables: dict[str, Any]) -> dict[str, Any]:
+    """The completed move, in the target (see RECORD). The stack comes from OWUI_STACK (the operator command)."""
+    import secrets
+
+    table = record_table()
+    table.create(conn, checkfirst=True)
+    now = int(time.time())
+    row = {"id": f"{now}-{secrets.token_hex(4)}", "stack": os.environ.get("OWUI_STACK", ""),
+           "source_kind": source_url.kind, "source": source_url.describe()[:255], "revision": ",".join(heads),
+           "state": "moved", "moved_at": now, "changed_at": now,
+           "tables": json.dumps({name: t.get("target_rows", t.get("rows")) for name, t in tables.items()})}
+    conn.execute(table.insert(), [row])
+    return {k: row[k] for k in ("id", "stack", "source_kind", "state", "moved_at")}
+
+
+def read_record(conn: Any) -> Optional[dict[str, Any]]:
+    """The newest move record of a target, or None."""
+    from sqlalchemy import inspect, select
+
+    if RECORD not in inspect(conn).get_table_names():
+        return None
+    table = record_table()
+    row = conn.execute(select(table).order_by(table.c.moved_at.desc(), table.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
+def compare(args: argparse.Namespace) -> dict[str, Any]:
+    """`--verify-only`: the target against the source it was moved from, table by table (a rollback's check for
+    writes made on the target since the move). Reads both sides only; `--mark-rolled-back` then sets the record's
+    state when every table is equal or `--force` says to go back anyway."""
+    from sqlalchemy import update
+
+    source_url, target_url = urls()
+    source = make_engine(source_url, read_only=True)
+    target = make_engine(target_url)
+    try:
+        with target.connect() as conn:
+            record = read_record(conn)
+        if record is None:
+            die(EXIT_TARGET_NOT_EMPTY, f"the target {target_url.describe()} holds no move record ({RECORD}): it "
+                "was not filled by move-database")
+        plans = plan_tables(reflect(source), reflect(target), target_url.kind)
+        checks = verify(plans, source, target)
+        changed = sorted(name for name, check in checks.items() if not check["equal"])
+        result: dict[str, Any] = {"record": {k: record[k] for k in ("id", "stack", "state", "moved_at")},
+                                  "changed_tables": changed,
+                                  "rows": {n: [c["rows"], c["target_rows"]] for n, c in checks.items()
+                                           if not c["equal"]}}
+        if args.mark_rolled_back:
+            if changed and not args.force:
+                result["marked"] = False
+            else:
+                with target.begin() as conn:
+                    table = record_table()
+                    conn.execute(update(table).where(table.c.id == record["id"]).values(
+                        state="rolled-back", changed_at=int(time.time())))
+                result["marked"] = True
+        return result
+    finally:
+        source.dispose()
+        target.dispose()
+
+
 def move(args: argparse.Namespace, on_table_done: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
     source_url, target_url = urls()
     heads = check_source(args, source_url)
-    state = target_state(target_url, heads)
+    # --offline-target (a dry run only): the target database does not exist yet; the limits are the source's
+    # declared types as the target's dialect would create them (as for an empty target).
+    state = "empty" if args.offline_target else target_state(target_url, heads)
     if state.startswith("refuse:"):
         die(EXIT_TARGET_NOT_EMPTY, f"the target {target_url.render_as_string()} is not empty: {state[7:]}. A move "
             "fills an empty database (or one an interrupted move left); nothing was changed")
@@ -555,6 +633,7 @@ def move(args: argparse.Namespace, on_table_done: Optional[Callable[[str], None]
             from sqlalchemy import text
 
             with target.begin() as conn:
+                result["record"] = write_record(conn, source_url, heads, result["tables"])
                 conn.execute(text(f"DROP TABLE {conn.dialect.identifier_preparer.quote(MARKER)}"))
         finally:
             target.dispose()
@@ -571,7 +650,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--script-location", help="Alembic script directory (default: open_webui/migrations)")
     parser.add_argument("--config", help="alembic.ini (default: next to the script directory)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    parser.add_argument("--offline-target", action="store_true",
+                        help="with --dry-run: do not connect to the target (it does not exist yet)")
+    parser.add_argument("--verify-only", action="store_true",
+                        help="compare a moved target with its source, table by table; write nothing")
+    parser.add_argument("--mark-rolled-back", action="store_true",
+                        help="with --verify-only: record that the stack went back to the source")
+    parser.add_argument("--force", action="store_true",
+                        help="with --mark-rolled-back: mark even when the target changed since the move")
     args = parser.parse_args(argv)
+    if args.offline_target and not args.dry_run:
+        parser.error("--offline-target needs --dry-run")
+    if args.mark_rolled_back and not args.verify_only:
+        parser.error("--mark-rolled-back needs --verify-only")
     args.backup_command = None  # owui_ops.migrate.take_backup's option: the built-in dump only
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
@@ -580,6 +671,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.verify_only:
+        try:
+            compared = compare(args)
+        except Fail as failure:
+            say(f"ERROR: {failure}")
+            return failure.code
+        print(json.dumps(compared, sort_keys=True))
+        if compared["changed_tables"] and not (args.mark_rolled_back and args.force):
+            return EXIT_VERIFY
+        return EXIT_OK
     try:
         result = move(args)
     except Fail as failure:
