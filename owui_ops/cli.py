@@ -23,7 +23,8 @@ COMMANDS = {
     "config-guard": ("owui_ops.config_guard", "in the app image: pin the settings the stack owns"),
     "volume-owner": ("owui_ops.volume_owner", "in the app image: owner|probe|take-over|check"),
     "step": ("owui_ops.steps", "the stack's one-shot steps: migration|volume-owner"),
-    "move-database": ("owui_ops.movedb", "in the app image: copy SOURCE_/TARGET_DATABASE_URL, verified"),
+    # With a stack name: the operator's move (owui_ops.movestack); with options only: the copy in a container.
+    "move-database": ("owui_ops.movestack", "move a stack's SQLite data to PostgreSQL/MySQL (--to), or --rollback"),
 }
 # The operator's commands parse their own command name (scripts/owui backup <stack> ...).
 OPERATOR = ("backup", "backups", "restore", "rollback", "status")

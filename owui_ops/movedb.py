@@ -9,7 +9,10 @@ drivers), with the URLs in the environment, never on a command line:
   TARGET_DATABASE_URL                          the database to fill
   WEBUI_SECRET_KEY                             Open WebUI's migration environment exits without it
 
-  move-database [--dry-run] [--batch-size N] [--backup-dir DIR] [--script-location DIR] [--json]
+  move-database [--dry-run [--offline-target]] [--batch-size N] [--backup-dir DIR] [--script-location DIR] [--json]
+  move-database --verify-only [--mark-rolled-back [--force]]
+
+(`scripts/owui move-database STACK --to ...` runs this in a one-shot container of the stack: owui_ops.movestack.)
 
 Order: 1. the source must be at the code's Alembic head (owui_ops.migrate's checks); 2. the target must be empty
 (no table), at head with no rows, or a target an interrupted move left (its marker table): anything else is
@@ -18,7 +21,12 @@ SQLite's online backup API); 4. an empty target is migrated to head by `owui_ops
 (Open WebUI's own Alembic scripts, as the migration step does); 5. a marker table is created, every table is
 emptied, then copied in dependency order (`MetaData.sorted_tables`, rows of a self-referencing table parents
 first), in batches, one transaction per table; 6. PostgreSQL sequences / MySQL AUTO_INCREMENT are set past the
-largest id; 7. row counts and a per-table checksum of the copied columns are compared; 8. the marker is dropped.
+largest id; 7. row counts and a per-table checksum of the copied columns are compared; 8. in one transaction, the
+move record (RECORD: stack, source kind, revision, rows per table, state `moved`) is written and the marker dropped.
+
+`--verify-only` compares a moved target with its source again, table by table (the rollback's check for writes made
+on the target since); `--mark-rolled-back` then sets the record's state to `rolled-back`, refused (exit 13) when a
+table changed unless `--force`. The database guard lets `up` switch database.type on what that record says.
 
 The source is only read: an interrupted move (target gone half-way) leaves it as it was, and the next run starts
 the target over (step 5 empties it, the marker says it is ours).

@@ -1,0 +1,83 @@
+"""`scripts/owui move-database` (owui_ops/movestack.py): its target parsing and checks, the dispatch between the
+operator's command and the copy in a container. The move itself against the real servers and a deployed stack is
+tests/e2e/test_move_database_stack.py; the copy alone, tests/real/test_move_database.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from owui_ops import movestack
+from owui_ops.errors import Fail
+
+
+def test_the_target_from_a_stack_file_json_or_key_values(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: openwebui\n")
+    file = tmp_path / "Pulumi.x.yaml"
+    file.write_text("config:\n  openwebui:database:\n    type: postgresql\n    host: 127.0.0.1\n    adminUser: a\n")
+    raw, path = movestack.load_target(str(file))
+    assert raw == {"type": "postgresql", "host": "127.0.0.1", "adminUser": "a"} and path == file.resolve()
+    assert movestack.project_of(path) == tmp_path
+    assert movestack.load_target('{"type": "mysql", "host": "db"}') == ({"type": "mysql", "host": "db"}, None)
+    raw, path = movestack.load_target("type=postgresql,host=db,port=5433,adminUser=owui_admin")
+    assert raw == {"type": "postgresql", "host": "db", "port": 5433, "adminUser": "owui_admin"} and path is None
+    with pytest.raises(Fail, match="neither a stack file nor key=value"):
+        movestack.load_target("postgresql")
+    (tmp_path / "empty.yaml").write_text("config: {}\n")
+    with pytest.raises(Fail, match="no openwebui:database"):
+        movestack.load_target(str(tmp_path / "empty.yaml"))
+
+
+def test_target_settings_are_the_config_models_and_name_the_key() -> None:
+    db = movestack.target_settings({"type": "postgresql", "host": "db", "adminUser": "a", "containerHost": "c"})
+    assert (db.effective_container_host, db.effective_port, db.name) == ("c", 5432, "openwebui")
+    with pytest.raises(Fail, match="openwebui:database"):
+        movestack.target_settings({"type": "postgresql", "adminUser": "a"})  # no host
+    with pytest.raises(Fail, match="openwebui:database.port"):
+        movestack.target_settings({"type": "postgresql", "host": "db", "adminUser": "a", "port": 70000})
+    with pytest.raises(Fail, match="must be postgresql or mysql"):
+        movestack.target_settings({"type": "sqlite"})
+
+
+def test_the_container_url_uses_the_containers_host_and_encodes_the_password() -> None:
+    db = movestack.target_settings({"type": "postgresql", "host": "127.0.0.1", "containerHost": "host.docker.internal",
+                                    "adminUser": "a", "name": "n", "user": "u", "sslMode": "disable"})
+    url = movestack.container_url(db, "p@ss/w:rd")
+    assert url.startswith("postgresql://u:p%40ss%2Fw%3Ard@host.docker.internal:5432/n")
+
+
+def test_options_only_run_the_copy_and_a_stack_name_the_operator_command(monkeypatch, capsys) -> None:
+    called: list[list[str]] = []
+    from owui_ops import movedb
+
+    monkeypatch.setattr(movedb, "main", lambda argv: called.append(argv) or 0)
+    assert movestack.main(["--dry-run", "--json"]) == 0 and called == [["--dry-run", "--json"]]
+    assert movestack.main([]) == 0 and called[-1] == []
+    with pytest.raises(SystemExit):
+        movestack.parse_args(["dev"])  # --to or --rollback is required
+    with pytest.raises(SystemExit):
+        movestack.parse_args(["dev", "--rollback", "--dry-run"])
+    args = movestack.parse_args(["dev", "--to", "stacks/Pulumi.staging.yaml", "--dry-run"])
+    assert (args.stack, args.to, args.dry_run, args.rollback) == ("dev", "stacks/Pulumi.staging.yaml", True, False)
+
+
+def test_no_admin_password_names_the_secret_config(monkeypatch) -> None:
+    monkeypatch.delenv("OWUI_PG_ADMIN_PASSWORD", raising=False)
+    view = movestack.EngineView.__new__(movestack.EngineView)
+    view.config = {}
+    with pytest.raises(Fail, match="openwebui:databaseAdminPassword"):
+        movestack.admin_password("postgresql", view)
+    view.config = {"openwebui:databaseAdminPassword": "from-config"}
+    assert movestack.admin_password("postgresql", view) == "from-config"
+    monkeypatch.setenv("OWUI_PG_ADMIN_PASSWORD", "from-env")
+    assert movestack.admin_password("postgresql", view) == "from-env"
+
+
+def test_the_cli_lists_the_command() -> None:
+    from owui_ops import cli
+
+    assert cli.COMMANDS["move-database"][0] == "owui_ops.movestack"
+    assert "move-database" in cli.usage()
+    json.dumps(cli.COMMANDS)
