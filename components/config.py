@@ -786,13 +786,13 @@ class PackRules:
 
     source: str
     allow_floating_tags: bool
-    allowed_host_ips: frozenset
+    allowed_host_ips: frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]
     allow_all_interfaces: bool
-    allowed_privileged_ports: frozenset
+    allowed_privileged_ports: frozenset[int]
     jwt_max: str
     jwt_max_seconds: float
-    jwt_environments: tuple
-    allowed_roles: tuple
+    jwt_environments: tuple[str, ...]
+    allowed_roles: tuple[str, ...]
 
 
 POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policy" / "config"

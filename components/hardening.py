@@ -7,9 +7,9 @@ The policy pack checks the same properties on whatever reaches the engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, TypedDict
 
 import pulumi
 import pulumi_command as command
@@ -53,8 +53,8 @@ REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "#initerror"]
 STOP_GRACE_SECONDS = 30
 
 
-def container_opts(parent: pulumi.Resource, *, depends_on: Optional[list] = None,
-                   create_before_delete: bool = False, **extra) -> pulumi.ResourceOptions:
+def container_opts(parent: pulumi.Resource, *, depends_on: Optional[Sequence[pulumi.Resource]] = None,
+                   create_before_delete: bool = False, **extra: Any) -> pulumi.ResourceOptions:
     """Options for a stack container. The provider asks for delete-before-replace on every container (pulumi-docker
     provider/resources.go; docs/provider-contract.md "Replacement order");
     an autonamed container without fixed ports or address can start (and turn healthy) before the old one goes,
@@ -63,10 +63,31 @@ def container_opts(parent: pulumi.Resource, *, depends_on: Optional[list] = None
                       delete_before_replace=not create_before_delete, **extra)
 
 
-def hardened_container_args(profile: ContainerProfile) -> dict:
+class HardenedContainerArgs(TypedDict):
+    """The docker.Container inputs hardened_container_args fixes (typed, so `**` into docker.Container is checked
+    against the provider's signature)."""
+
+    user: str
+    read_only: bool
+    tmpfs: dict[str, str]
+    capabilities: docker.ContainerCapabilitiesArgs
+    security_opts: list[str]
+    memory: int
+    memory_swap: int
+    cpus: str
+    restart: str
+    healthcheck: docker.ContainerHealthcheckArgs
+    labels: list[docker.ContainerLabelArgs]
+    log_driver: str
+    log_opts: dict[str, str]
+    must_run: bool
+    destroy_grace_seconds: int
+
+
+def hardened_container_args(profile: ContainerProfile) -> HardenedContainerArgs:
     """Keyword arguments for docker.Container shared by every role. Durations are written in Go's form
     ("2m0s", not "120s") and cpus as the provider reads them back (rows C13, C11)."""
-    return dict(
+    return HardenedContainerArgs(
         user=profile.user,
         read_only=table.READ_ONLY_ROOT,
         tmpfs=profile.tmpfs,
@@ -116,8 +137,8 @@ def container_labels(profile: ContainerProfile) -> list[docker.ContainerLabelArg
     return [docker.ContainerLabelArgs(label=k, value=v) for k, v in values.items()]
 
 
-def child_opts(parent: pulumi.Resource, *, depends_on: Optional[list] = None,
-               **extra) -> pulumi.ResourceOptions:
+def child_opts(parent: pulumi.Resource, *, depends_on: Optional[Sequence[pulumi.Resource]] = None,
+               **extra: Any) -> pulumi.ResourceOptions:
     """Options for a component's child: always parented, optionally ordered."""
     return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **extra)
 

@@ -61,7 +61,7 @@ class MigrationArgs:
     backup_dir: str
     admin_email: str
     admin_password: pulumi.Input[str]
-    enforced_config: dict = field(default_factory=dict)
+    enforced_config: dict[str, object] = field(default_factory=dict)
     # The database server's CA file on the Docker host, mounted read-only at the same path.
     database_ca_file: Optional[str] = None
     memory_mb: int = 1024

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -32,7 +32,7 @@ def scripts_fingerprint() -> str:
     return owui_ops.fingerprint(RUNNER)
 
 
-def parse_findings(stdout: str) -> dict:
+def parse_findings(stdout: str) -> dict[str, Any]:
     """The runner's last stdout line is its findings as JSON ({} when there is none)."""
     for line in reversed(stdout.strip().splitlines()):
         try:
@@ -60,7 +60,7 @@ class VolumeOwnerArgs:
 
 
 class VolumeOwner(pulumi.ComponentResource):
-    findings: pulumi.Output[dict]
+    findings: pulumi.Output[dict[str, Any]]
     command: command.local.Command
 
     def __init__(self, name: str, args: VolumeOwnerArgs, opts: Optional[pulumi.ResourceOptions] = None):

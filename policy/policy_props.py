@@ -133,8 +133,9 @@ def is_unknown(value: Any) -> bool:
 
 def as_int(value: Any) -> int | None | Unknown:
     """Numbers arrive as floats (protobuf Struct); accept only whole numbers, never booleans."""
-    if value is UNKNOWN:
-        return UNKNOWN
+    # isinstance, not `is UNKNOWN`: mypy types the constant as Any after an identity test against an Any.
+    if isinstance(value, Unknown):
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -151,8 +152,8 @@ def as_int(value: Any) -> int | None | Unknown:
 
 def as_list(value: Any) -> list[Any] | Unknown:
     """A list property; missing means empty."""
-    if value is UNKNOWN:
-        return UNKNOWN
+    if isinstance(value, Unknown):
+        return value
     if value is None:
         return []
     if isinstance(value, list):

@@ -235,13 +235,15 @@ def _admin_privileges(conn: Any) -> tuple[bool, bool, bool]:
 def _role_info(conn: Any, role: str) -> tuple[str, bool, bool, str | None] | None:
     with conn.cursor() as cur:
         cur.execute(pg_sql.ROLE_INFO, (role,))
-        return cur.fetchone()
+        row: tuple[str, bool, bool, str | None] | None = cur.fetchone()  # the columns of pg_sql.ROLE_INFO
+    return row
 
 
 def _database_info(conn: Any, database: str) -> tuple[str, str, str, str | None, bool] | None:
     with conn.cursor() as cur:
         cur.execute(pg_sql.DATABASE_INFO, (database,))
-        return cur.fetchone()
+        row: tuple[str, str, str, str | None, bool] | None = cur.fetchone()  # the columns of pg_sql.DATABASE_INFO
+    return row
 
 
 def _user_object_count(provider: AdminPasswordProvider, props: dict[str, Any], database: str) -> int:
@@ -275,7 +277,8 @@ def _transaction(conn: Any) -> Iterator[Any]:
 def _verifier(conn: Any, password: str, role: str) -> str:
     from psycopg2.extensions import encrypt_password
 
-    return encrypt_password(password, role, scope=conn, algorithm="scram-sha-256")
+    verifier: str = encrypt_password(password, role, scope=conn, algorithm="scram-sha-256")
+    return verifier
 
 
 # ---------------------------------------------------------------------------------------------------------
