@@ -9,6 +9,8 @@ from plugins.docker import cli, image
 from plugins.docker.container import Container
 from plugins.docker.image import RemoteImage
 from plugins.docker.network import Network, Volume
+from plugins.docker.secret import Secret, ServiceConfig
+from plugins.docker.service import Service
 from plugins.protocol import Props, Servicer, serve
 
 
@@ -24,7 +26,8 @@ def configure_docker(args: Props) -> None:
 def main(argv: list[str]) -> None:
     package, version = argv[1], argv[2]
     if package == "docker":
-        servicer = Servicer(package, version, (Container(), RemoteImage(), Network(), Volume()), configure_docker)
+        types = (Container(), RemoteImage(), Network(), Volume(), Service(), Secret(), ServiceConfig())
+        servicer = Servicer(package, version, types, configure_docker)
     elif package == "random":
         servicer = Servicer(package, version, random.TYPES)
     elif package == "command":

@@ -1,3 +1,3 @@
-"""Contract double for pulumi-docker 5.1.0 (terraform-provider-docker underneath): Container, RemoteImage,
-Network and Volume against the real Docker daemon, through the docker CLI. Rows C*, I*, N*, V* of
+"""Contract double for pulumi-docker 5.1.0 (terraform-provider-docker underneath): Container, RemoteImage, Service,
+Secret, ServiceConfig, Network and Volume against the real Docker daemon. Rows C*, I*, N*, V*, W*, T*, F* of
 docs/provider-contract.md."""

@@ -5,6 +5,7 @@ an unnamed one is autonamed (B2); Read drops an object that is gone; Delete retr
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from plugins.docker.cli import docker, inspect
 from plugins.docker.container import with_defaults
@@ -58,9 +59,26 @@ class _DaemonObject(ResourceType):
                              delete_before_replace=not autonamed(news))
 
 
+# N9: Optional+Computed upstream: left out by the program, the value Read recorded is not a change (SDKv2 diffMap /
+# diffString ignore a nil new value of a Computed attribute).
+NETWORK_COMPUTED = ("driver", "options", "internal", "ipamConfigs")
+
+
+def _network_fields(found: dict[str, Any]) -> Props:
+    """N9: what Read sets from the daemon besides the name: driver, scope, and the options map exactly as the
+    daemon keeps it (for an overlay network that includes the VXLAN id the swarm allocated)."""
+    return {"name": found["Name"], "driver": found.get("Driver", ""), "scope": found.get("Scope", ""),
+            "options": found.get("Options") or {}}
+
+
 class Network(_DaemonObject):
     token = "docker:index/network:Network"
     defaults, inputs = NETWORK_DEFAULTS, NETWORK_INPUTS
+
+    def diff(self, resource_id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
+        relevant = [k for k in self.inputs if not (k in NETWORK_COMPUTED and news.get(k) is None)]
+        return property_diff(olds, news, relevant, force_new=lambda _: True,
+                             delete_before_replace=not autonamed(news))
 
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
         args = ["network", "create", "--driver", inputs.get("driver", "bridge"), *_labels(inputs)]
@@ -78,11 +96,12 @@ class Network(_DaemonObject):
             args.append("--ipv6")
         args += [f"--opt={k}={v}" for k, v in (inputs.get("options") or {}).items()]
         network_id = docker(*args, inputs["name"]).stdout.strip()
-        return network_id, {**_without_defaults(inputs), "scope": "local"}
+        found = inspect("network", network_id) or {"Name": inputs["name"], "Scope": "local"}
+        return network_id, {**_without_defaults(inputs), **_network_fields(found)}
 
     def read(self, resource_id: str, state: Props, inputs: Props) -> tuple[Props, Props] | None:
         found = inspect("network", resource_id)
-        return None if found is None else ({**state, "name": found["Name"]}, inputs)
+        return None if found is None else ({**state, **_network_fields(found)}, inputs)
 
     def delete(self, resource_id: str, state: Props, timeout: float) -> None:
         _remove("network", "rm", resource_id)
