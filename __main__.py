@@ -7,7 +7,7 @@ from components import app_process
 from components.app_env import app_secret_settings, app_settings, enforced_config
 from components.backup import HEALTH_COMMAND as BACKUP_HEALTH
 from components.backup import Backup, BackupArgs
-from components.certificate import CertificateArgs, TlsCertificate
+from components.certificate import TlsCertificate, TlsCertificateArgs
 from components.database import Database, DatabaseArgs
 from components.database_guard import DatabaseGuard, DatabaseGuardArgs
 from components.hardening import ContainerProfile
@@ -15,7 +15,7 @@ from components.migration import Migration, MigrationArgs
 from components.network import Foundation, FoundationArgs
 from components.proxy import NginxConfigArgs, Proxy, ProxyArgs
 from components.redis import Redis, RedisArgs
-from components.secrets import AppSecrets, SecretsArgs
+from components.secrets import Secrets, SecretsArgs
 from components.stack_config import read_stack_settings
 from components.volume_owner import VolumeOwner, VolumeOwnerArgs
 from components.webui import WebUI, WebUIArgs
@@ -53,7 +53,7 @@ def image(name: str, ref: str) -> docker.RemoteImage:
 database_guard = DatabaseGuard("database-guard", DatabaseGuardArgs(stack=settings.stack, settings=settings.database))
 
 # Secrets, network and data volume.
-secrets = AppSecrets("secrets", SecretsArgs(
+secrets = Secrets("secrets", SecretsArgs(
     admin_password=secret(plain_secrets.admin_password) if plain_secrets.admin_password else None,
     with_database_password=settings.database.type != "sqlite",
     database_after=(database_guard.resource,),
@@ -119,7 +119,7 @@ webui = WebUI("webui", WebUIArgs(
 ))
 
 # 6. nginx: TLS termination, the only published ports.
-certificate = TlsCertificate("tls", CertificateArgs(
+certificate = TlsCertificate("tls", TlsCertificateArgs(
     hostname=settings.hostname, mode=settings.tls.mode, validity_days=settings.tls.validity_days,
     certificate_pem=settings.tls_certificate,
     private_key_pem=secret(plain_secrets.tls_private_key) if plain_secrets.tls_private_key else None,

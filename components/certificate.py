@@ -12,7 +12,7 @@ from components.providers.selfsigned import SelfSignedCertificate
 
 
 @dataclass(frozen=True, kw_only=True)
-class CertificateArgs:
+class TlsCertificateArgs:
     hostname: str
     mode: str  # "self-signed" | "provided"
     validity_days: int = 365
@@ -26,7 +26,7 @@ class TlsCertificate(pulumi.ComponentResource):
     # The CA clients should trust; for a provided certificate, the chain itself.
     ca_certificate_pem: pulumi.Output[str]
 
-    def __init__(self, name: str, args: CertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: TlsCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(f"{TYPE_PREFIX}:TlsCertificate", name, None, opts)
         if args.mode == "self-signed":
             generated = SelfSignedCertificate(f"{name}-self-signed", hostname=args.hostname,
@@ -41,5 +41,7 @@ class TlsCertificate(pulumi.ComponentResource):
             self.certificate_pem = pulumi.Output.from_input(args.certificate_pem)
             self.private_key_pem = pulumi.Output.secret(args.private_key_pem)
             self.ca_certificate_pem = pulumi.Output.from_input(args.certificate_pem)
+        # The key is a secret output: the state holds it encrypted, as it holds the generated passwords.
         self.register_outputs({"certificate_pem": self.certificate_pem,
+                               "private_key_pem": self.private_key_pem,
                                "ca_certificate_pem": self.ca_certificate_pem})

@@ -39,7 +39,7 @@ def fernet_key_from_password(password: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(password.encode("utf-8")).digest()).decode("ascii")
 
 
-class AppSecrets(pulumi.ComponentResource):
+class Secrets(pulumi.ComponentResource):
     webui_secret_key: pulumi.Output[str]
     oauth_session_key: pulumi.Output[str]
     admin_password: pulumi.Output[str]

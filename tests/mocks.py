@@ -5,15 +5,18 @@ Unit tests only; every deployment goes through the real engine (deploy/).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pulumi
+import pulumi.runtime.settings
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "openwebui"
@@ -67,6 +70,58 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return [c for c in found if label(c, "openwebui.role") == role]
 
 
+@dataclass
+class Declared:
+    """A resource as the program constructed it: the component whose code declared it and the parent it named."""
+
+    resource: pulumi.Resource
+    typ: str
+    name: str
+    declared_by: Optional[pulumi.ComponentResource]
+    parent: Optional[pulumi.Resource]
+
+
+class ContractMonitor(MockMonitor):
+    """The mock monitor, recording what the component contract (tests/unit/test_component_contract.py) needs
+    beyond RecordingMocks: which component's code declared each resource and the parent it gave (a stack
+    transformation, run as each resource is constructed), the parent URN the engine receives, and the outputs
+    each component registered."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.declared: list[Declared] = []
+        self.urns: dict[tuple[str, str], str] = {}  # (type, name) -> URN
+        self.parent_urns: dict[str, str] = {}  # URN -> the parent's URN, as the engine would receive it
+        self.outputs: dict[str, set[str]] = {}  # URN -> names of the registered outputs
+
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
+        response = super().RegisterResource(request)
+        self.urns[(request.type, request.name)] = response.urn
+        self.parent_urns[response.urn] = request.parent
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs[request.urn] = set(request.outputs.fields)
+        return super().RegisterResourceOutputs(request)
+
+    def transformation(self, args: pulumi.ResourceTransformationArgs) -> None:
+        self.declared.append(Declared(args.resource, args.type_, args.name, _declaring_component(args.resource),
+                                      args.opts.parent))
+        return None
+
+
+def _declaring_component(resource: pulumi.Resource) -> Optional[pulumi.ComponentResource]:
+    """The component (of components/) whose __init__ is running, below the resource's own constructor."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        owner = frame.f_locals.get("self")
+        if (frame.f_code.co_name == "__init__" and isinstance(owner, pulumi.ComponentResource)
+                and owner is not resource and type(owner).__module__.startswith("components.")):
+            return owner
+        frame = frame.f_back
+    return None
+
+
 def label(container: Recorded, key: str) -> Optional[str]:
     for item in container.inputs.get("labels", []):
         if item.get("label") == key:
@@ -87,19 +142,36 @@ def to_engine_config(values: dict[str, Any]) -> dict[str, str]:
 
 
 def run_program(stack: str, values: dict[str, Any], secret_keys: tuple[str, ...],
-                mocks: pulumi.runtime.Mocks, preview: bool = False) -> pulumi.runtime.Mocks:
-    """Run __main__.py with `values` as the stack's config; `mocks` sees every resource."""
+                mocks: pulumi.runtime.Mocks, preview: bool = False,
+                monitor: Optional[ContractMonitor] = None) -> pulumi.runtime.Mocks:
+    """Run __main__.py with `values` as the stack's config; `mocks` sees every resource (and `monitor`, when
+    given, how the program declared them)."""
     pulumi.runtime.set_all_config(to_engine_config(values),
                                   [f"{NAMESPACE}:{k}" for k in secret_keys])
-    pulumi.runtime.set_mocks(mocks, project="openwebui", stack=stack, preview=preview)
     os.environ.pop("PULUMI_CONFIG", None)
-
-    @pulumi.runtime.test
-    def program():
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-
     try:
-        program()
+        declare(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+                stack, mocks, preview=preview, monitor=monitor)
     finally:
         pulumi.runtime.set_all_config({}, [])
     return mocks
+
+
+def declare(program: Callable[[], object], stack: str, mocks: pulumi.runtime.Mocks, preview: bool = False,
+            monitor: Optional[ContractMonitor] = None) -> None:
+    """Run `program` (which declares resources) under `mocks` and, when given, `monitor`."""
+    # A monitor's stack transformation belongs to this run alone: the run gets a root stack of its own.
+    root = pulumi.runtime.settings.ROOT.set(None) if monitor is not None else None
+    pulumi.runtime.set_mocks(mocks, project="openwebui", stack=stack, preview=preview, monitor=monitor)
+
+    @pulumi.runtime.test
+    def run() -> None:
+        if monitor is not None:
+            pulumi.runtime.register_stack_transformation(monitor.transformation)
+        program()
+
+    try:
+        run()
+    finally:
+        if root is not None:
+            pulumi.runtime.settings.ROOT.reset(root)
