@@ -1,4 +1,5 @@
-"""Open WebUI's environment, derived from the validated settings (seed 000's list plus hardening)."""
+"""Open WebUI's environment, derived from the validated settings (what a production deployment sets, plus
+hardening)."""
 
 from __future__ import annotations
 

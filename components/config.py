@@ -221,8 +221,8 @@ class DatabaseSettings(_Model):
     name: str = "openwebui"
     user: str = "openwebui"
     admin_user: Optional[str] = None
-    # MySQL only: the client host the app user may connect from as the server sees it (seed 000):
-    # the Docker host's address, or e.g. 172.30.30.0/255.255.255.0; `%` only when written so.
+    # MySQL only: the client host the app user may connect from as the server sees it, as narrow as possible:
+    # the Docker host's address, or e.g. 172.30.30.0/255.255.255.0; `%` (any host) only when written so.
     user_host: Optional[str] = None
     ssl_mode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     ssl_ca_file: Optional[str] = None
@@ -234,7 +234,7 @@ class DatabaseSettings(_Model):
     revoke_public_connect: bool = True
     # Deleting the stack never drops a database unless this says so.
     allow_drop: bool = False
-    # Take over an existing, non-empty database that the app role does not own (seed 002).
+    # Take over an existing, non-empty database that the app role does not own (e.g. tables made by hand).
     adopt_existing: bool = False
 
     @field_validator("port")
@@ -384,7 +384,7 @@ class AdminSettings(_Model):
 
 
 class AppSettings(_Model):
-    """`openwebui:app`: Open WebUI's own settings (seed 000's environment list)."""
+    """`openwebui:app`: Open WebUI's own settings (the environment variables an operator sets for it)."""
 
     name: str = "Open WebUI"
     default_user_role: Literal["pending", "user", "admin"] = "pending"
@@ -774,7 +774,7 @@ class Settings(_Model):
 
 def is_upstream_image(reference: str) -> bool:
     """Upstream Open WebUI (ghcr.io/open-webui/open-webui, or a local build of it) rather than
-    the seeds' open-webui-next: the repository's last path component says which."""
+    the users' open-webui-next (their build that adds MySQL): the repository's last path component says which."""
     name = reference.partition("@")[0]
     last = name.rsplit("/", 1)[-1].partition(":")[0]
     return last == "open-webui"

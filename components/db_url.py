@@ -38,7 +38,7 @@ DEFAULT_PORTS: Final = {"postgresql": 5432, "mysql": 3306}
 PG_SSL_MODES: Final = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 MYSQL_SSL_MODES: Final = ("disable", "prefer", "require", "verify-ca", "verify-full")
 
-# Spellings users bring from other tools (seed 000/002) mapped to our three kinds.
+# Spellings users bring from other tools and guides (DATABASE_TYPE values, URL schemes) mapped to our three kinds.
 _KIND_ALIASES: Final = {
     "sqlite": "sqlite",
     "sqlite3": "sqlite",
@@ -235,7 +235,7 @@ def validate_mysql_host(host: str | None, *, allow_any_host: bool = False) -> st
     """Return why ``host`` is not acceptable as the host part of a MySQL account, or None.
 
     Accepts host names, IPs, ``%`` wildcards (``172.18.%``) and netmasks (``172.18.0.0/255.255.0.0``).
-    A bare ``%`` (any host) only with ``allow_any_host`` (seed 000's advice: restrict it).
+    A bare ``%`` (any host) only with ``allow_any_host``: an account should be reachable from the app's hosts only.
     """
     if not host:
         return "the account host is empty"

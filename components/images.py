@@ -1,4 +1,4 @@
-"""Image references: parsing and the seed's tag rules (which tags are pinned, which float)."""
+"""Image references: parsing and the tag rules (which tags are pinned, which float)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-# Seed 000's tags: `vX.Y.Z-slim` and `git-<sha>-slim` are pinned; `slim`, `main-slim`, `main`,
+# The open-webui-next image's tags: `vX.Y.Z-slim` and `git-<sha>-slim` are pinned; `slim`, `main-slim`, `main`,
 # `latest` follow a branch. Full release numbers (`0.12.4`, Debian's `1.22.1-9-deb12u11`) are pinned
 # too; `1` or `1.2` are not (they move with releases). The policy pack applies the same rule.
 _PINNED_TAG = re.compile(r"^(v?[0-9]+\.[0-9]+\.[0-9]+(-[A-Za-z0-9][A-Za-z0-9._-]*)?|git-[0-9a-f]{7,40}(-slim)?)\Z")

@@ -17,9 +17,10 @@ only: the tools image has no SQLAlchemy.
                                pre-migration backup from the migration step (database only)
   backup-tool health           container health check: 0 when the last scheduled backup succeeded in time
 
-What a backup holds (seed 003): the database, dumped consistently (SQLite: Python's online backup API, never a
-copy of the live file; PostgreSQL: `pg_dump -Fc`; MySQL/MariaDB: `mysqldump --single-transaction --routines`)
-and a tar.gz of the data directory (uploads, vector_db, cache, audit log, ...) without the live database files.
+What a backup holds (everything an instance needs back): the database, dumped consistently (SQLite: Python's
+online backup API, never a copy of the live file; PostgreSQL: `pg_dump -Fc`; MySQL/MariaDB: `mysqldump
+--single-transaction --routines`) and a tar.gz of the data directory (uploads, vector_db, cache, audit log, ...)
+without the live database files.
 Other SQLite files in the data directory (Chroma's vector_db/chroma.sqlite3) go through the online backup API
 too. manifest.json records sizes, sha256, database type, the Alembic revision, start and finish times.
 

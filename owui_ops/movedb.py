@@ -1,6 +1,6 @@
 """Move Open WebUI's data from one database to another (`python3 -m owui_ops move-database ...`): SQLite ->
-PostgreSQL (upstream image) or MySQL/MariaDB (the open-webui-next image). Issue 16; seed 004's guide leaves its
-step 5 ("migrate the data") to a script: this is it.
+PostgreSQL (upstream image) or MySQL/MariaDB (the open-webui-next image). Issue 16: moving an instance off SQLite
+must carry its users, chats and settings over, not start from an empty database.
 
 Runs where `owui_ops migrate` runs (the app image's Python: SQLAlchemy, Alembic, the open_webui package, the
 drivers), with the URLs in the environment, never on a command line:

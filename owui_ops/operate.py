@@ -265,7 +265,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             f"backup recorded one. Name it: scripts/owui rollback {stack.name} --to IMAGE")
     if previous == current:
         die(1, f"stack {stack.name} already runs {current}")
-    # Does the previous image understand the database as it is now? (seed 001: code vs database revision)
+    # Does the previous image understand the database as it is now? (its code's migration head vs the database's
+    # revision)
     code, report = run_app_tool(stack, previous, ["migrate", "status"], operation="status")
     if code != 0 or not isinstance(report, dict):
         die(1, f"cannot read the database revision with {previous} (exit {code}); is the image present?")

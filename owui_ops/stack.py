@@ -340,7 +340,7 @@ def run_app_tool(stack: Stack, image: str, argv: list[str], *, operation: str,
 
 def migrate_and_guard(stack: Stack, image: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """`migrate upgrade`, then `config-guard`, in ONE app-image container (each start costs seconds of
-    downtime in a restore): the database to the image's head (seed 001: record, upgrade, verify), then the
+    downtime in a restore): the database to the image's head (record the revision, upgrade, verify), then the
     settings the stack owns and its admin password."""
     enforced: dict[str, Any] = {"ui.enable_signup": False}
     if stack.app.env.get("WEBUI_URL"):

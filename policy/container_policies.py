@@ -544,7 +544,7 @@ def validate_user_defined_network(args: ResourceValidationArgs, report_violation
             report_violation(f"`networksAdvanced` uses Docker's built-in network {name!r}.", None)
 
 
-# --- image pinning (no CIS section 5 id: the seed's supply-chain rule) --------------------------------
+# --- image pinning (no CIS section 5 id: the supply-chain rule, never a tag that moves) ------------------
 
 PIN_SCHEMA: Final = schema(
     allowFloatingTags={

@@ -305,7 +305,7 @@ MIGRATION_COMMAND: Final = "command:local:Command"
 
 
 def is_upstream_image(reference: str) -> bool:
-    """ghcr.io/open-webui/open-webui (or a local build of it), not the seeds' open-webui-next."""
+    """ghcr.io/open-webui/open-webui (or a local build of it), not the users' open-webui-next."""
     name = reference.partition("@")[0]
     return name.rsplit("/", 1)[-1].partition(":")[0] == "open-webui"
 
@@ -339,7 +339,8 @@ SECRETS_SCHEMA: Final = schema(
                        "description": "Shortest accepted password (admin, database, Redis URL)."},
 )
 
-# Upstream's and the seeds' example values, plus the usual placeholders (compared case-insensitively).
+# Example values from upstream's and the users' deployment guides, plus the usual placeholders (compared
+# case-insensitively).
 WEAK_SECRETS: Final = frozenset(
     {"t0p-s3cr3t", "changeme", "change-me", "change_me", "secret", "password", "admin", "openwebui",
      "open-webui", "your-secret-key", "your_secret_key", "your-secret-key-here", "your-password",

@@ -1,7 +1,7 @@
 """MySQL/MariaDB database and user as Pulumi dynamic resources.
 
 Types:
-  ``pulumi-python:dynamic/mysql:Database``  MysqlDatabase  utf8mb4 / utf8mb4_unicode_ci (seed 000)
+  ``pulumi-python:dynamic/mysql:Database``  MysqlDatabase  utf8mb4 / utf8mb4_unicode_ci (any Unicode text)
   ``pulumi-python:dynamic/mysql:User``      MysqlUser      'user'@'account host' with privileges on that database only
 
 Use (components/database.py)::

@@ -14,8 +14,9 @@ Statement = tuple[str, tuple[str, ...]]
 DEFAULT_CHARSET: Final = "utf8mb4"
 DEFAULT_COLLATION: Final = "utf8mb4_unicode_ci"
 
-# Privileges for an application that runs its own migrations on its own schema (seed 000 grants ALL;
-# this is ALL minus GRANT OPTION, which ALL never includes anyway). Server-wide privileges are never given.
+# Privileges for an application that runs its own migrations on its own schema (the usual MySQL setup for
+# Open WebUI grants ALL on its database; this is ALL minus GRANT OPTION, which ALL never includes anyway).
+# Server-wide privileges are never given.
 APP_PRIVILEGES: Final = "ALL PRIVILEGES"
 
 _CHARSET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")

@@ -283,7 +283,7 @@ def test_non_superuser_admin_like_managed_postgres(pg: PgServer) -> None:
 def test_database_with_foreign_tables_is_refused_before_anything_is_created(pg: PgServer) -> None:
     database = pg.db()
     pg.query(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    pg.query('CREATE TABLE "user" (id text primary key, api_key text)', dbname=database)  # seed 002's hand-made table
+    pg.query('CREATE TABLE "user" (id text primary key, api_key text)', dbname=database)  # a table made by hand
     role_p, db_p = providers(pg)
     role = pg.role()
     with pytest.raises(ProvisioningError, match="openwebui:database.adoptExisting") as info:

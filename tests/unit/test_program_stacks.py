@@ -39,7 +39,7 @@ def test_staging_migration_waits_for_database(tls_pair):
     assert names.index("database-database") < names.index("migration-upgrade")
 
 
-def test_prod_is_seed_000_setup(tls_pair):
+def test_prod_is_mysql_behind_a_private_registry_with_redis_and_two_replicas(tls_pair):
     mocks = run("prod", tls_pair)
     apps = mocks.containers("app")
     assert len(apps) == 2
