@@ -1,7 +1,7 @@
 """Generated secrets: made once by pulumi-random, kept in state (encrypted), stable across ups.
 
-Rotating any of them is an explicit action (README, "Rotating secrets"): `pulumi up --replace`
-on the one resource, because WEBUI_SECRET_KEY signs every session and the Fernet key encrypts
+Rotating any of them is an explicit action (README, "Secrets: stable by default, rotated on purpose"):
+`pulumi up --replace` on the one resource, because WEBUI_SECRET_KEY signs every session and the Fernet key encrypts
 stored OAuth tokens.
 """
 

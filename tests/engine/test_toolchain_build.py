@@ -118,7 +118,7 @@ def test_cli_only_manages_a_local_stack(cli: Engine, tmp_path: Path) -> None:
 
 def test_full_engine_names_each_part_the_module_proxy_refuses() -> None:
     """The language host and the three plugins are refused here (HTTP 403 from the Go module proxy,
-    README "What runs where"). The script must say so part by part and exit 2, not half-succeed.
+    docs/build-machine.md). The script must say so part by part and exit 2, not half-succeed.
     When the proxy starts serving them this test fails: then build them and test them as parts."""
     done = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
     assert done.returncode == 2, done.stderr[-4000:]

@@ -12,7 +12,7 @@ values as strings, objects as JSON). Every run must end in exactly one of:
   a control character, and a free-form value arrives verbatim.
 
 Runs with a fixed seed and a bounded example count; `OWUI_FUZZ_PROFILE=nightly` runs the large profile (see
-README, "Config fuzzing"). Examples hypothesis found are kept in test_config_fuzz_regressions.py.
+docs/testing.md, "Config fuzzing"). Examples hypothesis found are kept in test_config_fuzz_regressions.py.
 """
 
 from __future__ import annotations
