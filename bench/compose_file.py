@@ -7,9 +7,10 @@ data volume, environment), so the compose deployment gets the same hardening, en
 What the mocks cannot give is made here: throwaway secrets (random, like the `random` provider's) and a
 certificate from the project's own generator (components.providers.selfsigned.generate_certificate).
 
-The migration step is a local command in the program (scripts/run-migration: four `docker run`s);
-with `one_shot_migration` the compose file gets the nearest compose equivalent, a one-shot service that
-runs `owui-migrate upgrade` (backup, upgrade, verify) and `owui-config-guard` before the app starts.
+The migration step is a local command in the program (scripts/run-migration: a tools container that makes the
+backup directory and fills the ops-package volume, then one app-image container running `owui_ops migrate apply`);
+with `one_shot_migration` the compose file gets the nearest compose equivalent, a one-shot service that runs the
+same `owui_ops migrate apply` (backup, upgrade, verify, config guard, status) before the app starts.
 Without it the app migrates itself at start (ENABLE_DB_MIGRATIONS=true, upstream's default).
 """
 
@@ -73,6 +74,8 @@ class ThrowawayMocks(pulumi.runtime.Mocks):
             generated = generate_certificate(inputs["hostname"], int(inputs["validity_days"]))
             outputs.update(generated)
             self.ca_certificate_pem = generated["ca_certificate_pem"]
+        elif args.typ.startswith("pulumi-python:dynamic"):
+            pass  # the program's own checks and database provisioning: nothing for a dev compose file to run
         elif args.typ in ("docker:index/network:Network", "docker:index/volume:Volume"):
             pass  # the compose file declares them from the same config (networks:, volumes:)
         elif args.custom and not args.typ.startswith("pulumi:providers:"):
@@ -136,8 +139,7 @@ def _migration_service(app: dict[str, Any], step: dict[str, Any], backup_dir: Pa
     service = {key: copy.deepcopy(app[key]) for key in ("image", "user", "read_only", "cap_drop", "security_opt",
                                          "pids_limit", "logging", "networks", "extra_hosts")}
     # The same ops package the migration step uses, from the same volume filled from the tools image.
-    script = ("python3 -m owui_ops migrate upgrade >&2 && python3 -m owui_ops config-guard >&2"
-              " && python3 -m owui_ops migrate status")
+    script = "python3 -m owui_ops migrate apply"
     service.update({
         "tmpfs": ["/tmp:rw,nosuid,size=256m"],
         "mem_limit": f"{env['OWUI_MEMORY_MB']}m",

@@ -72,7 +72,8 @@ def engine_run(work: Path, timings: Timings) -> None:
         record(timings, "engine: deploy to healthy HTTPS", healthy - started)
         record(timings, "engine: `up` returned", returned - started)
         steps = deployment.stack.step_seconds()
-        record(timings, "engine:   migration step (4 docker runs)", steps["migration-upgrade"])
+        record(timings, "engine:   data-volume ownership step", steps["data-owner-take-over"])
+        record(timings, "engine:   migration step", steps["migration-upgrade"])
         record(timings, "engine:   app container until healthy", steps["webui-app-0"])
         record(timings, "engine:   nginx container until healthy", steps["proxy-nginx"])
 
@@ -187,9 +188,11 @@ How to read it:
 - Docker runs the first health check one `interval` (5 s, components/hardening.py) after a container starts;
   "healthy" is noticed at a multiple of it. The engine waits for the app to be healthy and then for nginx (both
   `wait=True`) before `up` returns; compose waits for the app (depends_on: service_healthy), then starts nginx.
-- engine includes the one-shot migration step (scripts/run-migration: backup, upgrade, config guard, status, four
-  `docker run`s); "compose+migr" runs the nearest compose equivalent (one container: owui-migrate upgrade +
-  owui-config-guard); plain "compose" has the app migrate itself at start (ENABLE_DB_MIGRATIONS=true).
+- engine includes the one-shot steps: data-volume ownership (components/volume_owner.py) and migration
+  (scripts/run-migration: a tools container for the backup directory and the ops volume, then one app-image
+  container running `owui_ops migrate apply`: backup, upgrade, verify, config guard, status); "compose+migr" runs
+  the same `migrate apply` as a one-shot service; plain "compose" has the app migrate itself at start
+  (ENABLE_DB_MIGRATIONS=true).
 - docker-compose is Debian's v1.29.2 (no `docker compose` v2 plugin, no `--wait` here): `up -d` blocks on the
   depends_on conditions, then /health is polled the same way for all three.
 - The engine's no-op `up` runs the program, diffs every resource and changes nothing (the stack settles); compose

@@ -32,6 +32,7 @@ from pydantic.alias_generators import to_camel
 
 from components.db_url import validate_mysql_host, validate_mysql_identifier, validate_pg_identifier
 from components.images import ImageRef, parse_image_ref
+from owui_ops import dockerhost
 
 NAMESPACE = "openwebui"
 Environment = Literal["dev", "staging", "prod"]
@@ -43,12 +44,13 @@ SECRET_KEYS = (
     "tlsPrivateKey",
     "registryPassword",
     "backupEncryptionKey",
+    "dockerSshKey",
 )
 # Keys that are plain strings at the top level of the namespace (everything else is an object).
-SCALAR_KEYS = ("environment", "publicUrl", "image", "imageVariant", "replicas", "uvicornWorkers",
+SCALAR_KEYS = ("environment", "publicUrl", "image", "imageVariant", "replicas", "uvicornWorkers", "target",
                "tlsCertificate", *SECRET_KEYS)
 OBJECT_KEYS = ("database", "tls", "proxy", "admin", "app", "resources", "redis", "registry",
-               "network", "storage", "migration", "backup")
+               "network", "storage", "migration", "backup", "docker", "swarm")
 
 # Environment variables the program owns: a user may not set them through `app.extraEnv`,
 # because that would silently undo a safety property (see README "Safe defaults and opt-outs").
@@ -81,7 +83,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 60480
 # format characters (zero-width, bidi overrides, BOM) and the line/paragraph separators U+2028/U+2029.
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
 # Keys whose value is PEM text: line breaks are part of the format.
-_MULTILINE_KEYS = frozenset({"tls_certificate", "tlsCertificate", "tlsPrivateKey"})
+_MULTILINE_KEYS = frozenset({"tls_certificate", "tlsCertificate", "tlsPrivateKey", "dockerSshKey"})
 
 
 class ConfigError(Exception):
@@ -438,8 +440,10 @@ class ContainerResources(_Model):
 def _default_resources() -> dict[str, ContainerResources]:
     return {
         "app": ContainerResources(memory_mb=2048, cpus=1.0),
-        "proxy": ContainerResources(memory_mb=256, cpus=0.5),
-        "redis": ContainerResources(memory_mb=256, cpus=0.5),
+        # nginx's and Redis's checks cost next to nothing, and `up` waits for nginx's first healthy check after the
+        # app's: a 2 s interval keeps that wait short.
+        "proxy": ContainerResources(memory_mb=256, cpus=0.5, health_interval_seconds=2),
+        "redis": ContainerResources(memory_mb=256, cpus=0.5, health_interval_seconds=2),
         "migration": ContainerResources(memory_mb=1024, cpus=1.0),
         "backup": ContainerResources(memory_mb=512, cpus=0.5),
     }
@@ -497,6 +501,61 @@ class RegistrySettings(_Model):
         if not value.strip() or value != value.strip():
             raise ValueError("must be the registry user name, without surrounding spaces")
         return value
+
+
+class DockerSettings(_Model):
+    """`openwebui:docker`: the Docker daemon every resource and step of the stack uses (owui_ops/dockerhost.py).
+    Unset: the deploying machine's own daemon (DOCKER_HOST, else the local socket)."""
+
+    host: Optional[str] = None
+    host_key: Optional[str] = None
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return None
+        if value.startswith("unix:///"):
+            return _host_path(value[len("unix://"):]) and value
+        if not value.startswith("ssh://"):
+            raise ValueError(f"{value!r} must be ssh://user@host[:port] (or unix:///path/docker.sock); "
+                             "tcp:// would carry the Engine API, secrets included, unencrypted")
+        try:
+            target = dockerhost.SshTarget.parse(value)
+            urlsplit(value).port  # noqa: B018 - raises on a malformed port
+        except ValueError as err:
+            raise ValueError(f"{value!r} is not an ssh:// address: {err}") from None
+        if not target.user or not is_valid_hostname(target.host) or target.path.strip("/") or " " in value:
+            raise ValueError(f"{value!r} must be ssh://user@host or ssh://user@host:port (a user, a host name "
+                             "or address, no path)")
+        return value
+
+    @field_validator("host_key")
+    @classmethod
+    def _check_host_key(cls, value: Optional[str]) -> Optional[str]:
+        problem = dockerhost.host_key_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _ssh_needs_host_key(self) -> "DockerSettings":
+        if self.is_ssh and not self.host_key:
+            raise _CrossProblems([("docker.hostKey", "an ssh:// host needs its public key, checked strictly on "
+                                   "every connection: `ssh-keyscan -t ed25519 HOST` or the host's "
+                                   "/etc/ssh/ssh_host_ed25519_key.pub (type and key)")])
+        return self
+
+    @property
+    def is_ssh(self) -> bool:
+        return bool(self.host and self.host.startswith("ssh://"))
+
+    @property
+    def ssh_opts(self) -> list[str]:
+        """The provider's `sshOpts` and every step's (owui_ops.dockerhost.ssh_opts)."""
+        if not (self.is_ssh and self.host and self.host_key):
+            return []
+        return dockerhost.ssh_opts(dockerhost.SshTarget.parse(self.host), self.host_key)
 
 
 class NetworkSettings(_Model):
@@ -590,6 +649,35 @@ class BackupSettings(_Model):
         return value
 
 
+# A swarm placement constraint as `docker service create --constraint` takes it: node.<field> == / != value.
+_CONSTRAINT = re.compile(r"(node|engine)\.[A-Za-z0-9_.-]+ *(==|!=) *[A-Za-z0-9_.:/-]+")
+
+
+class SwarmSettings(_Model):
+    """`openwebui:swarm` (with `target: swarm`): the services' overlay network and where their tasks may run."""
+
+    # The encrypted overlay network's subnet (the app trusts forwarded headers from it: nginx's tasks have no
+    # fixed address on a swarm).
+    subnet: str = "10.215.0.0/24"
+    placement_constraints: list[str] = Field(default_factory=list)
+    # How long `up` waits for a service's tasks to run (create) or its rolling update to complete.
+    converge_timeout_seconds: int = Field(600, ge=30, le=7200)
+
+    @field_validator("subnet")
+    @classmethod
+    def _check_subnet(cls, value: str) -> str:
+        return NetworkSettings._check_subnet(value)
+
+    @field_validator("placement_constraints")
+    @classmethod
+    def _check_constraints(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _CONSTRAINT.fullmatch(item):
+                raise ValueError(f"{item!r} is not a placement constraint such as node.role == manager or "
+                                 "node.labels.openwebui == yes")
+        return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlainSecrets:
     """Secret config values read for validation; the program wraps them in Output.secret."""
@@ -599,6 +687,7 @@ class PlainSecrets:
     tls_private_key: Optional[str] = None
     registry_password: Optional[str] = None
     backup_encryption_key: Optional[str] = None
+    docker_ssh_key: Optional[str] = None
 
 
 class Settings(_Model):
@@ -624,6 +713,10 @@ class Settings(_Model):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     migration: MigrationSettings = Field(default_factory=MigrationSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    # Where the stack runs: `docker` containers on one daemon, or `swarm` services (components/swarm_*.py).
+    target: Literal["docker", "swarm"] = "docker"
+    swarm: SwarmSettings = Field(default_factory=SwarmSettings)
 
     @field_validator("public_url")
     @classmethod
@@ -705,6 +798,12 @@ class Settings(_Model):
         if self.replicas > 1 and self.database.type == "sqlite":
             conflict(("replicas", "database.type"), "several replicas cannot share one SQLite file; use "
                      "database.type postgresql or mysql, or replicas: 1")
+        if self.target == "docker" and self.swarm.model_fields_set:
+            conflict(("swarm", "target"), "swarm settings apply only to `target: swarm`; remove them or set "
+                     "target: swarm")
+        if self.target == "swarm" and self.backup.enabled:
+            conflict(("backup.enabled", "target"), "scheduled backups are containers on one daemon and do not "
+                     "run on a swarm yet; set backup.enabled: false for target: swarm")
         if self.tls.mode == "provided" and not self.tls_certificate:
             conflict(("tlsCertificate", "tls.mode"), "tls.mode is `provided`: set the PEM certificate chain "
                      "in tlsCertificate and its key with `pulumi config set --secret tlsPrivateKey`")
@@ -955,6 +1054,7 @@ def load_settings(raw: Mapping[str, Any], *, stack: str,
         tls_private_key=secret("tlsPrivateKey"),
         registry_password=secret("registryPassword"),
         backup_encryption_key=secret("backupEncryptionKey"),
+        docker_ssh_key=secret("dockerSshKey"),
     )
     if settings is not None:
         problems.extend(_secret_problems(settings, secrets, now))
@@ -1012,6 +1112,13 @@ def _secret_problems(settings: Settings, secrets: PlainSecrets,
     if settings.registry and not secrets.registry_password:
         problems.append(("registryPassword", "registry is set: give its token with "
                          "`pulumi config set --secret registryPassword ...`"))
+    if settings.docker.is_ssh and not secrets.docker_ssh_key:
+        problems.append(("dockerSshKey", "docker.host is ssh://: give the SSH private key that logs in there "
+                         "with `pulumi config set --secret dockerSshKey < key` (an OpenSSH key without passphrase)"))
+    elif secrets.docker_ssh_key is not None:
+        problem = dockerhost.private_key_problem(secrets.docker_ssh_key)
+        if problem:
+            problems.append(("dockerSshKey", problem))
     if secrets.admin_password is not None:
         problem = weak_password_problem(secrets.admin_password)
         if problem:

@@ -12,6 +12,9 @@ SQLAlchemy).
   migrate backup                      write a timestamped backup and print its path
   migrate upgrade [--no-backup]       refuse on >1 head or an unknown (newer) DB revision, back up, record the
                                       current revision, `alembic upgrade head`, verify current == head
+  migrate apply [--no-backup]         the deploy step in one process (owui_ops.steps): backup (always, unless
+                                      --no-backup), `upgrade --no-backup`, `config-guard`, then `status`; only
+                                      the status JSON goes to stdout, the rest is progress on stderr
 
 Options: --script-location DIR (default: the installed open_webui package's `migrations`), --config INI
 (default: open_webui/alembic.ini next to it, else built-in defaults), --backup-dir DIR (default $BACKUP_DIR,
@@ -344,6 +347,24 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    """One container instead of four: each start of the app image costs seconds (bench/results.md). The steps and
+    their order are those of the separate modes; the first failure stops the rest with its exit code."""
+    from owui_ops import config_guard
+
+    with contextlib.redirect_stdout(sys.stderr):
+        if wants_backup(args):
+            cmd_backup(args)
+        args.no_backup = True
+        code = cmd_upgrade(args)
+        if code != EXIT_OK:
+            return code
+        code = config_guard.main([])
+        if code != EXIT_OK:
+            die(code, f"config-guard exited {code}")
+    return cmd_status(args)
+
+
 def _current_or_unknown(url: DbUrl) -> list[str] | str:
     try:
         return current_revisions(url)
@@ -364,12 +385,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     sub.add_parser("backup", parents=[common], help="write a timestamped backup")
     upgrade = sub.add_parser("upgrade", parents=[common], help="backup, upgrade to head, verify")
     upgrade.add_argument("--no-backup", action="store_true", help="the backup was taken by a separate step")
+    apply = sub.add_parser("apply", parents=[common], help="backup, upgrade, verify, pin settings, status")
+    apply.add_argument("--no-backup", action="store_true", help="the backup was taken by a separate step")
+    apply.set_defaults(check=False)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    handler = {"status": cmd_status, "backup": cmd_backup, "upgrade": cmd_upgrade}[args.mode]
+    handler = {"status": cmd_status, "backup": cmd_backup, "upgrade": cmd_upgrade, "apply": cmd_apply}[args.mode]
     try:
         return handler(args)
     except Fail as failure:

@@ -123,22 +123,20 @@ def migration() -> int:
            "-e", "USE_SLIM_DOCKER=true", *app_python(volume)]
     ops = ["-m", "owui_ops"]
 
-    # 1. Backup. SQLite: the online backup API with the app image's Python (the file is in its volume).
-    #    PostgreSQL/MySQL: pg_dump / mysqldump from the tools image.
-    if os.environ.get("OWUI_SKIP_BACKUP", "false") != "true":
-        if kind == "sqlite":
-            run_shown([*app, app_image, *ops, "migrate", "backup"])
-        else:
-            run_shown([*common, "--entrypoint", "python3", tools_image, *ops, "migrate", "backup"])
-    # 2-4. Record the revision, upgrade to head, verify (the runner refuses two heads or a database ahead).
-    run_shown([*app, app_image, *ops, "migrate", "upgrade", "--no-backup"])
-    # 5. Pin the settings the stack owns (sign-up off, public URL) and the admin's password.
-    run_shown([*app, "-e", "OWUI_ENFORCED_CONFIG", "-e", "WEBUI_ADMIN_EMAIL", "-e", "WEBUI_ADMIN_PASSWORD",
-               app_image, *ops, "config-guard"])
-    status = subprocess.run(["docker", *app, app_image, *ops, "migrate", "status"], stdout=subprocess.PIPE,
-                            stderr=sys.stderr, text=True, stdin=subprocess.DEVNULL)
+    # 1. Backup. PostgreSQL/MySQL: pg_dump / mysqldump from the tools image (the app image has neither).
+    #    SQLite: the online backup API with the app image's Python (the file is in its volume), in step 2.
+    skip_backup = os.environ.get("OWUI_SKIP_BACKUP", "false") == "true"
+    if not skip_backup and kind != "sqlite":
+        run_shown([*common, "--entrypoint", "python3", tools_image, *ops, "migrate", "backup"])
+    # 2. One app-image container (each start costs seconds): record the revision, upgrade to head, verify (the
+    #    runner refuses two heads or a database ahead), pin the settings the stack owns (sign-up off, public URL)
+    #    and the admin's password, then print `migrate status`.
+    apply = ["migrate", "apply", *(["--no-backup"] if skip_backup or kind != "sqlite" else [])]
+    status = subprocess.run(["docker", *app, "-e", "OWUI_ENFORCED_CONFIG", "-e", "WEBUI_ADMIN_EMAIL",
+                             "-e", "WEBUI_ADMIN_PASSWORD", app_image, *ops, *apply],
+                            stdout=subprocess.PIPE, stderr=sys.stderr, text=True, stdin=subprocess.DEVNULL)
     if status.returncode != 0:
-        die(status.returncode, f"migrate status exited {status.returncode}")
+        die(status.returncode, f"migrate apply exited {status.returncode}")
     print(status.stdout.strip().splitlines()[-1] if status.stdout.strip() else "{}")
     return 0
 
@@ -159,7 +157,7 @@ def volume_owner() -> int:
       3. only when something there is not the app user's: one root container with CAP_CHOWN alone, no network,
          read-only root, no-new-privileges, limits, that chowns those entries and exits. It is kept (exited,
          labelled openwebui.role=volume-owner) so `docker inspect` shows what ran;
-      4. the probe again: anything left that the app user does not own fails the step (and `up`).
+      4. after a take-over, the probe again: anything left that the app user does not own fails the step (and `up`).
     Last stdout line: the findings as JSON (stack output volumeOwnership)."""
     stack, app_image, data_volume = require("OWUI_STACK"), require("OWUI_APP_IMAGE"), require("OWUI_VOLUME")
     tools_image = require("OWUI_TOOLS_IMAGE")
@@ -205,8 +203,8 @@ def volume_owner() -> int:
                    "-v", f"{data_volume}:{data_dir}", *tool, "take-over", uid, gid, data_dir])
         took_over = True
 
-    # 4. Verify.
-    after = probe()
+    # 4. Verify what the take-over did (nothing to verify when it did not run: the probe just passed).
+    after = probe() if took_over else before
     if after.get("foreign") or after.get("errors"):
         die(1, f"{data_volume} still has entries {app_user} does not own or cannot read: "
                f"{json.dumps(after, sort_keys=True)}")

@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from components.db_url import build_database_url
 
-from .conftest import PgServer, configured
+from .conftest import PgServer, configured, last_json
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ["-m", "owui_ops", "migrate"]  # the package from the checkout, run by Open WebUI's venv
@@ -79,10 +79,6 @@ def run_owui(python: str, url: str, mode: str, tmp_path: Path, *extra: str) -> s
                           timeout=600, cwd=tmp_path)
 
 
-def last_json(result: subprocess.CompletedProcess[str]) -> dict:
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_open_webui_migrations_on_sqlite(owui_python: str, tmp_path: Path) -> None:
     url = build_database_url("sqlite", sqlite_path=str(tmp_path / "data" / "webui.db"))
     status = run_owui(owui_python, url, "status", tmp_path)
@@ -104,6 +100,54 @@ def test_open_webui_migrations_on_sqlite(owui_python: str, tmp_path: Path) -> No
     again = run_owui(owui_python, url, "upgrade", tmp_path)
     assert again.returncode == 0 and "already at head" in again.stderr
     assert run_owui(owui_python, url, "status", tmp_path, "--check").returncode == 0
+
+
+def test_apply_is_the_whole_deploy_step_in_one_process(owui_python: str, tmp_path: Path) -> None:
+    """`migrate apply` (owui_ops.steps runs it in one app-image container): backup, upgrade, config-guard, status;
+    stdout holds only the status line. A second apply backs up the existing file and re-pins a changed setting."""
+    url = build_database_url("sqlite", sqlite_path=str(tmp_path / "data" / "webui.db"))
+    pinned = '{"ui.enable_signup": false, "webui.url": "https://chat.example.com"}'
+    os.environ["OWUI_ENFORCED_CONFIG"] = pinned
+    try:
+        first = run_owui(owui_python, url, "apply", tmp_path)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len(first.stdout.strip().splitlines()) == 1  # progress and sub-results went to stderr
+        report = last_json(first)
+        assert report["current"] == [OPEN_WEBUI_HEAD] and report["up_to_date"] is True
+        assert "nothing to back up" in first.stderr  # a fresh install has no file yet
+
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.begin() as conn:
+            rows = dict(conn.exec_driver_sql("SELECT key, value FROM config").fetchall())
+            assert json.loads(rows["ui.enable_signup"]) is False
+            conn.exec_driver_sql("UPDATE config SET value = 'true' WHERE key = 'ui.enable_signup'")
+        second = run_owui(owui_python, url, "apply", tmp_path)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert list((tmp_path / "backups").glob("*-pre-migration.sqlite3"))  # the file existed: backed up
+        with engine.connect() as conn:
+            value = conn.exec_driver_sql("SELECT value FROM config WHERE key = 'ui.enable_signup'").scalar()
+        engine.dispose()
+        assert json.loads(value) is False  # pinned again
+
+        # --no-backup (the tools image took it) writes none.
+        before = set((tmp_path / "backups").iterdir())
+        third = run_owui(owui_python, url, "apply", tmp_path, "--no-backup")
+        assert third.returncode == 0 and set((tmp_path / "backups").iterdir()) == before
+    finally:
+        del os.environ["OWUI_ENFORCED_CONFIG"]
+
+
+def test_apply_stops_at_a_failing_step(owui_python: str, tmp_path: Path) -> None:
+    """A database ahead of the code: apply exits with upgrade's code and never pins anything or prints status."""
+    url = build_database_url("sqlite", sqlite_path=str(tmp_path / "data" / "webui.db"))
+    assert run_owui(owui_python, url, "upgrade", tmp_path).returncode == 0
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    engine.dispose()
+    result = run_owui(owui_python, url, "apply", tmp_path)
+    assert result.returncode == 4, result.stderr[-3000:]
+    assert result.stdout.strip() == ""
 
 
 def test_open_webui_migrations_on_postgres_provisioned_by_the_providers(owui_python: str, pg: PgServer,
