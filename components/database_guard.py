@@ -25,10 +25,19 @@ class DatabaseGuardArgs:
     stack_file: Optional[str] = None
 
 
-def stack_file(stack: str, project_dir: Optional[Path] = None) -> str:
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def project_dir() -> Path:
+    """The project's directory: the language host's root directory (the CLI), the one deploy/ names for the
+    Automation API's inline program, else the working directory."""
+    return Path(pulumi.runtime.get_root_directory() or os.environ.get("OWUI_PROJECT_DIR") or Path.cwd())
+
+
+def stack_file(stack: str, project: Optional[Path] = None) -> str:
     """Pulumi.<stack>.yaml where the engine reads it: the project's stackConfigDir (Pulumi.yaml), relative to the
-    working directory when it is under it (scripts/owui runs from the checkout)."""
-    project = project_dir or Path.cwd()
+    checkout when it is in it (scripts/owui runs from there), else absolute."""
+    project = project or project_dir()
     config_dir = ""
     try:
         config_dir = (yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8")) or {}).get(
@@ -36,10 +45,7 @@ def stack_file(stack: str, project_dir: Optional[Path] = None) -> str:
     except (OSError, yaml.YAMLError):
         pass
     path = (project / config_dir / f"Pulumi.{stack}.yaml").resolve()
-    try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:
-        return str(path)
+    return str(path.relative_to(CHECKOUT)) if path.is_relative_to(CHECKOUT) else str(path)
 
 
 class DatabaseGuard(pulumi.ComponentResource):

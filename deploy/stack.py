@@ -29,9 +29,18 @@ PROJECT = "openwebui"
 RUN_PACK = ROOT / "policy" / "run-pack"
 
 
-def run_main() -> None:
-    """The inline program: the project's own __main__.py, unchanged."""
+def run_main(work_dir: Path = ROOT) -> None:
+    """The inline program: the project's own __main__.py, unchanged. The inline server runs it in this process's
+    working directory and leaves the project root unset (pulumi/automation/_server.py), so the project directory
+    is handed over as the CLI's language host would hand it (components/database_guard.py names its stack file)."""
+    os.environ["OWUI_PROJECT_DIR"] = str(work_dir)
     runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+
+def _main_in(work_dir: Path) -> Callable[[], None]:
+    def program() -> None:
+        run_main(work_dir)
+    return program
 
 
 def policy_config(environment: str) -> str:
@@ -75,7 +84,8 @@ class Engine:
         """The stack `name` of the project in work_dir. `program` and `with_policy=False` are for the tests of
         the engine and the doubles with programs of their own; the project's program always runs with the pack."""
         workspace_stack = auto.create_or_select_stack(
-            stack_name=name, project_name=PROJECT, program=program,
+            stack_name=name, project_name=PROJECT,
+            program=_main_in(work_dir) if program is run_main else program,
             opts=auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars=self.env, pulumi_command=self.command))
         return Stack(engine=self, stack=workspace_stack, work_dir=work_dir, on_output=on_output or _print,
                      with_policy=with_policy or program is run_main)

@@ -129,8 +129,10 @@ def target_settings(raw: dict[str, Any]) -> Any:
     try:
         settings = DatabaseSettings.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"openwebui:database.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join(
+            f"openwebui:database.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else
+            # the model's own checks name their keys already (database.host: ...)
+            "openwebui:" + e["msg"].removeprefix("Value error, ") for e in exc.errors())
         die(1, f"the target settings are not valid: {problems}")
     if settings.type == "sqlite":
         die(1, "openwebui:database.type: the target must be postgresql or mysql (the stack runs on sqlite)")
@@ -213,14 +215,15 @@ def ops_args(args: argparse.Namespace) -> argparse.Namespace:
                               yes=args.yes, timeout=args.timeout)
 
 
-def run_movedb(stack: Any, argv: list[str], env: dict[str, str], operation: str) -> tuple[int, Any, str]:
+def run_movedb(stack: Any, argv: list[str], env: dict[str, str], operation: str,
+               backups: bool = True) -> tuple[int, Any, str]:
     from owui_ops.stack import BACKUP_MOUNT, app_tool_env, app_tool_mounts, last_json, one_shot
 
     full_env = app_tool_env(stack, {"DATA_DIR": "/app/backend/data", "HOME": "/tmp", "BACKUP_DIR": BACKUP_MOUNT,
                                     "ENABLE_DB_MIGRATIONS": "false", "OFFLINE_MODE": "true",
                                     "OWUI_STACK": stack.name, **env})
     full_env.pop("DATABASE_URL", None)
-    mounts = [*app_tool_mounts(stack), f"{stack.backup_dir}:{BACKUP_MOUNT}"]
+    mounts = [*app_tool_mounts(stack), *([f"{stack.backup_dir}:{BACKUP_MOUNT}"] if backups else [])]
     result = one_shot(stack, operation, stack.image, full_env, ["-m", "owui_ops", "move-database", *argv],
                       mounts=mounts, memory_mb=2048)
     return result.returncode, last_json(result.stdout), result.stderr
@@ -279,7 +282,7 @@ def cmd_move(args: argparse.Namespace) -> int:
         code, found, _ = run_movedb(stack, ["--dry-run", "--offline-target", "--json"],
                                     {"SOURCE_DATABASE_URL": SQLITE_URL,
                                      "TARGET_DATABASE_URL": container_url(db, secrets.token_urlsafe(16))},
-                                    "move-dry-run")
+                                    "move-dry-run", backups=False)
         if not isinstance(found, dict) or code not in (0, 11):
             die(code or 1, f"the dry run failed (exit {code})")
         report = {"stack": stack.name, "target": where, "dry_run": True, "tables": found["tables"],

@@ -33,7 +33,7 @@ def test_the_target_from_a_stack_file_json_or_key_values(tmp_path: Path) -> None
 def test_target_settings_are_the_config_models_and_name_the_key() -> None:
     db = movestack.target_settings({"type": "postgresql", "host": "db", "adminUser": "a", "containerHost": "c"})
     assert (db.effective_container_host, db.effective_port, db.name) == ("c", 5432, "openwebui")
-    with pytest.raises(Fail, match="openwebui:database"):
+    with pytest.raises(Fail, match="openwebui:database.host: database.type postgresql needs"):
         movestack.target_settings({"type": "postgresql", "adminUser": "a"})  # no host
     with pytest.raises(Fail, match="openwebui:database.port"):
         movestack.target_settings({"type": "postgresql", "host": "db", "adminUser": "a", "port": 70000})
