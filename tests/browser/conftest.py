@@ -14,13 +14,9 @@ import pytest
 from tests.browser.flows import Target, chromium_path, launch, server_key_pin
 from tests.browser.isolated_net import isolated_executable
 from tests.e2e.checks import Client
-from tests.e2e.conftest import require
+from tests.e2e.conftest import docker_engine  # noqa: F401  (the fixture, shared with tests/e2e)
 from tests.e2e.harness import RealDeployment, containers_of, docker
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    require(["docker", "info"], "a Docker engine")
+from tests.prerequisites import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +31,11 @@ def aio() -> Iterator[asyncio.AbstractEventLoop]:
 def playwright(aio) -> Iterator[Any]:
     path = chromium_path()
     if path is None:
-        require(["false"], "Debian's chromium (apt-get install chromium)")
+        unavailable("Debian's chromium is not installed", "apt-get install chromium (scripts/setup)")
     try:
         from playwright.async_api import async_playwright
     except ImportError:
-        require(["false"], "the playwright package (requirements.txt)")
+        unavailable("the playwright package is not installed", "requirements.txt (scripts/setup)")
     manager = async_playwright()
     driver = aio.run_until_complete(manager.start())
     yield driver

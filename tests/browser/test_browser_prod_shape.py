@@ -18,8 +18,8 @@ import requests
 from tests.browser.conftest import cleanup_stack, deploy, pg_admin_password
 from tests.browser.flows import Journey
 from tests.conftest import stack_config
-from tests.e2e.conftest import require
 from tests.e2e.harness import containers_of, docker
+from tests.prerequisites import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 

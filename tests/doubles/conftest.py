@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -10,26 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.prerequisites import unavailable
+
 TINY_IMAGE = "openwebui-test/busybox:1"
 BUSYBOX = Path("/bin/busybox")
-
-
-def _unavailable(message: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: scripts/setup must provide it)")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
 def tiny_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A busybox image built locally from Debian's busybox-static (scripts/setup installs it)."""
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        _unavailable("no Docker engine")
+        unavailable("no Docker engine", "scripts/setup must provide it")
     if subprocess.run(["docker", "image", "inspect", TINY_IMAGE], capture_output=True,
                       check=False).returncode == 0:
         return TINY_IMAGE
     if not BUSYBOX.exists():
-        _unavailable(f"{BUSYBOX} is missing (apt-get install busybox-static)")
+        unavailable(f"{BUSYBOX} is missing", "apt-get install busybox-static (scripts/setup)")
     context = tmp_path_factory.mktemp("tiny-image")
     shutil.copy(BUSYBOX, context / "busybox")
     (context / "Dockerfile").write_text(

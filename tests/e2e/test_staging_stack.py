@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import stack_config
 from tests.e2e.checks import Client
-from tests.e2e.conftest import require
 from tests.e2e.harness import RealDeployment, containers_of, docker
+from tests.prerequisites import require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 

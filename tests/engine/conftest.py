@@ -5,7 +5,6 @@ Without the CLI (or a database server) the tests skip, except under CI=true, whe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,7 @@ import pytest
 from deploy.plugins import DOUBLES  # noqa: E402
 from tests.engine.lite import Engine, EngineUnavailable, cli_root, toolchain_env  # noqa: E402
 from tests.engine.servers import My, Pg, my_from_env, pg_from_env  # noqa: E402
-
-
-def unavailable(message: str, hint: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: {hint})")
-    pytest.skip(f"{message}; {hint}")
+from tests.prerequisites import unavailable  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The PostgreSQL and MariaDB servers of scripts/db-servers, as the engine tests use them (same variables and
-defaults as tests/real): admin connections, logins as the app, and cleanup of what a test names."""
+"""The PostgreSQL and MariaDB servers of scripts/db-servers, as the engine tests use them: admin connections,
+logins as the app, and cleanup of what a test names. Where they are (pg_settings, my_settings) and the names tests
+give their objects (unique) serve tests/real too."""
 
 from __future__ import annotations
 
@@ -96,15 +97,25 @@ class My:
 
 
 
+def _settings(prefix: str, port: int) -> dict[str, Any]:
+    """host, port, admin_user, admin_password from OWUI_TEST_<prefix>_*, with scripts/db-servers' defaults."""
+    return {"host": os.environ.get(f"OWUI_TEST_{prefix}_HOST", "127.0.0.1"),
+            "port": int(os.environ.get(f"OWUI_TEST_{prefix}_PORT", str(port))),
+            "admin_user": os.environ.get(f"OWUI_TEST_{prefix}_ADMIN_USER", "owui_admin"),
+            "admin_password": os.environ.get(f"OWUI_TEST_{prefix}_ADMIN_PASSWORD", "owui-test-admin")}
+
+
+def pg_settings() -> dict[str, Any]:
+    return _settings("PG", 5432)
+
+
+def my_settings() -> dict[str, Any]:
+    return _settings("MYSQL", 3306)
+
+
 def pg_from_env() -> Pg:
-    return Pg(host=os.environ.get("OWUI_TEST_PG_HOST", "127.0.0.1"),
-              port=int(os.environ.get("OWUI_TEST_PG_PORT", "5432")),
-              admin_user=os.environ.get("OWUI_TEST_PG_ADMIN_USER", "owui_admin"),
-              admin_password=os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin"))
+    return Pg(**pg_settings())
 
 
 def my_from_env() -> My:
-    return My(host=os.environ.get("OWUI_TEST_MYSQL_HOST", "127.0.0.1"),
-              port=int(os.environ.get("OWUI_TEST_MYSQL_PORT", "3306")),
-              admin_user=os.environ.get("OWUI_TEST_MYSQL_ADMIN_USER", "owui_admin"),
-              admin_password=os.environ.get("OWUI_TEST_MYSQL_ADMIN_PASSWORD", "owui-test-admin"))
+    return My(**my_settings())

@@ -8,13 +8,14 @@ from requirements.txt, never repeated here.
 from __future__ import annotations
 
 import os
-import re
-import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from deploy.toolchain import parse_exports
+from tests.engine.lite import pins
 
 pytestmark = pytest.mark.engine
 
@@ -23,16 +24,6 @@ SCRIPT = ROOT / "scripts" / "pulumi-toolchain"
 PLUGINS = {"pulumi-docker": "docker", "pulumi-random": "random", "pulumi-command": "command"}
 # A cold build compiles the CLI and three providers on two cores.
 BUILD_TIMEOUT_S = 3 * 60 * 60
-
-
-def pins() -> dict[str, str]:
-    """Exact `name==version` pins from requirements.txt."""
-    found: dict[str, str] = {}
-    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==([0-9][0-9.]*)\s*(#.*)?$", line.strip())
-        if match:
-            found[match.group(1).lower()] = match.group(2)
-    return found
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
@@ -51,26 +42,15 @@ class Engine:
         return done.stdout
 
 
-def parse_exports(text: str) -> dict[str, str]:
-    """Turn the script's `export NAME=value` lines into a dict (values are shell-quoted)."""
-    exports: dict[str, str] = {}
-    for line in text.splitlines():
-        words = shlex.split(line)
-        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
-            name, value = words[1].split("=", 1)
-            exports[name] = value
-    return exports
-
-
 def run_toolchain(*flags: str) -> Engine:
     done = subprocess.run(
         [str(SCRIPT), "--env", *flags], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
     )
     assert done.returncode == 0, f"scripts/pulumi-toolchain exited {done.returncode}:\n{done.stderr[-4000:]}"
-    exports = parse_exports(done.stdout)
+    # PATH is printed as `<bin>:"$PATH"`; shlex leaves the literal $PATH, expanded to this process's PATH.
+    exports = parse_exports(done.stdout, os.environ.get("PATH", ""))
     env = dict(os.environ)
-    # PATH is printed as `<bin>:"$PATH"`; shlex leaves the literal $PATH to expand here.
-    env["PATH"] = exports["PATH"].replace("$PATH", os.environ.get("PATH", ""))
+    env["PATH"] = exports["PATH"]
     for name in ("PULUMI_HOME", "PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"):
         env[name] = exports[name]
     return Engine(env=env)

@@ -19,16 +19,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 from tests.ops.fakestack import FakeStack, docker, quote, write_env_file  # noqa: E402
+from tests.prerequisites import unavailable  # noqa: E402
 
 # Passwords that break naive URL building, shell quoting or option files; they must survive end to end.
 PG_PASSWORD = "p@ss:w/rd%#'\"\\ ü$(id)"
 MY_PASSWORD = "p@ss:w/rd%#'\"\\ ?&=$(id)"
-
-
-def unavailable(message: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: the environment must provide it)")
-    pytest.skip(message)
+SETUP = "scripts/setup --test-servers must provide it"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,7 +44,7 @@ class Images:
 def _image_name(*spec: str) -> str:
     result = subprocess.run([str(ROOT / "images" / "build"), "--print-names", *spec], capture_output=True, text=True)
     if result.returncode != 0 or not result.stdout.strip():
-        unavailable(f"images/build --print-names {' '.join(spec)} failed: {result.stderr.strip()[-300:]}")
+        unavailable(f"images/build --print-names {' '.join(spec)} failed: {result.stderr.strip()[-300:]}", SETUP)
     return result.stdout.strip().splitlines()[-1]
 
 
@@ -58,15 +54,15 @@ def images() -> Images:
         info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
                               timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        unavailable(f"no Docker engine: {exc}")
+        unavailable(f"no Docker engine: {exc}", SETUP)
     if info.returncode != 0:
-        unavailable(f"no Docker engine (scripts/docker-up): {info.stderr.strip()[-300:]}")
+        unavailable(f"no Docker engine (scripts/docker-up): {info.stderr.strip()[-300:]}", SETUP)
     found = Images(app=_image_name("open-webui", os.environ.get("OWUI_TEST_APP_VERSION", "0.12.4")),
                    previous_app=_image_name("open-webui", os.environ.get("OWUI_TEST_PREVIOUS_VERSION", "0.12.0")),
                    tools=_image_name("tools"))
     for image in (found.app, found.previous_app, found.tools):
         if docker("image", "inspect", image, check=False).returncode != 0:
-            unavailable(f"image {image} is not built (images/build)")
+            unavailable(f"image {image} is not built (images/build)", SETUP)
     return found
 
 
@@ -174,7 +170,7 @@ class PgAdmin:
         try:
             psycopg2.connect(**self.params).close()
         except psycopg2.Error as exc:
-            unavailable(f"PostgreSQL is not usable (scripts/db-servers): {str(exc).strip()[:200]}")
+            unavailable(f"PostgreSQL is not usable (scripts/db-servers): {str(exc).strip()[:200]}", SETUP)
 
     def run(self, *statements: Any) -> None:
         import psycopg2
@@ -226,7 +222,7 @@ class MyAdmin:
         try:
             pymysql.connect(**self.params).close()
         except pymysql.Error as exc:
-            unavailable(f"MariaDB is not usable (scripts/db-servers): {exc}")
+            unavailable(f"MariaDB is not usable (scripts/db-servers): {exc}", SETUP)
 
     def run(self, *statements: tuple[str, tuple]) -> None:
         import pymysql

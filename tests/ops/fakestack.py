@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -21,6 +20,7 @@ from typing import Any, Optional
 import requests
 
 from owui_ops.steps import app_python, ops_volume
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = "/app/backend/data"
@@ -34,12 +34,6 @@ def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.C
     if check and result.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args[:2])} failed: {result.stderr.strip()[-2000:]}")
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> Path:

@@ -8,9 +8,10 @@ Every object a test creates carries a random ``owui_t_`` name and is dropped at 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import secrets
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,8 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 from pulumi.dynamic import ConfigureRequest  # noqa: E402
 from pulumi.dynamic.config import Config  # noqa: E402
 
+from components.db_url import build_database_url  # noqa: E402
+from tests.engine.servers import my_settings, pg_settings, unique  # noqa: E402
+from tests.prerequisites import unavailable  # noqa: E402
+
 ADMIN_KEY = "openwebui:databaseAdminPassword"
 TLS_CA = os.environ.get("OWUI_TEST_TLS_CA", "/var/lib/owui-db-servers/tls/ca.pem")
+SERVERS_HINT = "run scripts/db-servers before the tests"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,16 +39,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.realdb)
-
-
-def _unavailable(message: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: run scripts/db-servers before the tests)")
-    pytest.skip(f"{message}; run scripts/db-servers")
-
-
-def unique(prefix: str = "owui_t") -> str:
-    return f"{prefix}_{secrets.token_hex(4)}"
 
 
 def configured(provider: Any, admin_password: str) -> Any:
@@ -93,6 +89,20 @@ class PgServer:
         name = name or unique()
         self.created_dbs.append(name)
         return name
+
+    def app_database(self, password: str) -> tuple[str, str]:
+        """A new, empty database owned by a new login role with `password`: (database, DATABASE_URL). The role
+        is created with a SCRAM verifier, so the password itself never reaches the server."""
+        from psycopg2 import sql
+        from psycopg2.extensions import encrypt_password
+
+        role, database = self.role(), self.db()
+        with self.admin() as conn, conn.cursor() as cur:
+            verifier = encrypt_password(password, role, scope=conn, algorithm="scram-sha-256")
+            cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier)))
+            cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(role)))
+        return database, build_database_url("postgresql", host=self.host, port=self.port, name=database, user=role,
+                                            password=password, connect_timeout=5)
 
     def cleanup(self) -> None:
         from psycopg2 import sql
@@ -149,6 +159,16 @@ class MyServer:
         self.created_dbs.append(name)
         return name
 
+    def app_database(self, password: str) -> tuple[str, str]:
+        """A new, empty utf8mb4 database and a new user (from 127.0.0.1) with every privilege on it and
+        `password`: (database, DATABASE_URL)."""
+        user, database = self.user(), self.db()
+        self.query(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        self.query("CREATE USER %s@'127.0.0.1' IDENTIFIED BY %s", (user, password))
+        self.query(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'127.0.0.1'", (user,))
+        return database, build_database_url("mysql", host=self.host, port=self.port, name=database, user=user,
+                                            password=password, connect_timeout=5)
+
     def cleanup(self) -> None:
         with self.admin() as conn, conn.cursor() as cur:
             for db in self.created_dbs:
@@ -163,17 +183,13 @@ class MyServer:
 def pg_params() -> dict[str, Any]:
     import psycopg2
 
-    params = {
-        "host": os.environ.get("OWUI_TEST_PG_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("OWUI_TEST_PG_PORT", "5432")),
-        "admin_user": os.environ.get("OWUI_TEST_PG_ADMIN_USER", "owui_admin"),
-        "admin_password": os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin"),
-    }
+    params = pg_settings()
     try:
         psycopg2.connect(host=params["host"], port=params["port"], user=params["admin_user"],
                          password=params["admin_password"], dbname="postgres", connect_timeout=5).close()
     except psycopg2.Error as exc:
-        _unavailable(f"PostgreSQL at {params['host']}:{params['port']} is not usable: {str(exc).strip()[:200]}")
+        unavailable(f"PostgreSQL at {params['host']}:{params['port']} is not usable: {str(exc).strip()[:200]}",
+                    SERVERS_HINT)
     return params
 
 
@@ -188,17 +204,12 @@ def pg(pg_params: dict[str, Any]) -> Iterator[PgServer]:
 def my_params() -> dict[str, Any]:
     import pymysql
 
-    params = {
-        "host": os.environ.get("OWUI_TEST_MYSQL_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("OWUI_TEST_MYSQL_PORT", "3306")),
-        "admin_user": os.environ.get("OWUI_TEST_MYSQL_ADMIN_USER", "owui_admin"),
-        "admin_password": os.environ.get("OWUI_TEST_MYSQL_ADMIN_PASSWORD", "owui-test-admin"),
-    }
+    params = my_settings()
     try:
         pymysql.connect(host=params["host"], port=params["port"], user=params["admin_user"],
                         password=params["admin_password"], connect_timeout=5).close()
     except pymysql.Error as exc:
-        _unavailable(f"MariaDB at {params['host']}:{params['port']} is not usable: {exc}")
+        unavailable(f"MariaDB at {params['host']}:{params['port']} is not usable: {exc}", SERVERS_HINT)
     return params
 
 
@@ -212,15 +223,13 @@ def my(my_params: dict[str, Any]) -> Iterator[MyServer]:
 @pytest.fixture(scope="session")
 def tls_ca() -> str:
     if not Path(TLS_CA).is_file():
-        _unavailable(f"no test CA at {TLS_CA}")
+        unavailable(f"no test CA at {TLS_CA}", SERVERS_HINT)
     return TLS_CA
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def last_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """An ops tool's result: its last stdout line, JSON (progress goes to stderr)."""
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @contextlib.contextmanager

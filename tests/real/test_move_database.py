@@ -25,7 +25,7 @@ import pytest
 
 from components.db_url import build_database_url
 
-from .conftest import MyServer, PgServer
+from .conftest import MyServer, PgServer, last_json
 from .test_openwebui_migrations import OPEN_WEBUI_HEAD, ROOT, owui_python, run_owui  # noqa: F401
 
 APP_PASSWORD = "m0ve-p@ss:w/rd%"
@@ -125,32 +125,12 @@ def run_move(python: str, source: Path, target_url: str, tmp_path: Path, *args: 
     return result
 
 
-def report(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def pg_target(pg: PgServer) -> tuple[str, str]:
-    from psycopg2 import sql
-
-    role, database = pg.role(), pg.db()
-    with pg.admin() as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(APP_PASSWORD)))
-        cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(role)))
-    return database, build_database_url("postgresql", host=pg.host, port=pg.port, name=database, user=role,
-                                        password=APP_PASSWORD, connect_timeout=5)
-
-
 def my_target(my: MyServer, source: Path) -> tuple[str, str]:
     """An empty utf8mb4 database at Open WebUI's head (see the module docstring for why not by its migrations)."""
     from sqlalchemy import Column, ForeignKeyConstraint, MetaData, String, Table, create_engine, text
     from sqlalchemy.pool import NullPool
 
-    user, database = my.user(), my.db()
-    my.query(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    my.query("CREATE USER %s@'127.0.0.1' IDENTIFIED BY %s", (user, APP_PASSWORD))
-    my.query(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'127.0.0.1'", (user,))
-    url = build_database_url("mysql", host=my.host, port=my.port, name=database, user=user,
-                             password=APP_PASSWORD, connect_timeout=5)
+    database, url = my.app_database(APP_PASSWORD)
     smeta = MetaData()
     smeta.reflect(bind=create_engine(f"sqlite:///{source}", poolclass=NullPool))
     tmeta = MetaData()
@@ -177,7 +157,7 @@ def my_target(my: MyServer, source: Path) -> tuple[str, str]:
 
 def assert_moved(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr[-3000:]
-    moved = report(result)
+    moved = last_json(result)
     tables = moved["tables"]
     assert all(t["equal"] for t in tables.values()), {n: t for n, t in tables.items() if not t["equal"]}
     counts = {name: tables[name]["target_rows"] for name in ("user", "auth", "chat", "chat_message", "file",
@@ -193,7 +173,7 @@ def assert_moved(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 def test_move_to_postgresql(owui_python: str, source_db: Path, pg: PgServer, tmp_path: Path) -> None:  # noqa: F811
     source = copy_source(source_db, tmp_path)
     before = sha(source)
-    database, url = pg_target(pg)
+    database, url = pg.app_database(APP_PASSWORD)
     moved = assert_moved(run_move(owui_python, source, url, tmp_path))
     assert moved["target_state"] == "empty" and moved["revision"] == OPEN_WEBUI_HEAD
     assert sha(source) == before
@@ -238,7 +218,7 @@ def test_dry_run_names_what_mariadb_cannot_hold(owui_python: str, source_db: Pat
     database, url = my_target(my, source)
     dry = run_move(owui_python, source, url, tmp_path, "--dry-run")
     assert dry.returncode == 11, dry.stderr[-3000:]
-    found = report(dry)
+    found = last_json(dry)
     assert found["problems"] == [{"table": "chat", "column": "title", "row": "id='chat-2'",
                                   "problem": "70000 bytes, the MySQL column holds 65535"}]
     assert found["tables"]["chat_message"] == {"rows": 12, "problems": []}
@@ -275,7 +255,7 @@ def test_interrupted_move_leaves_the_source_and_a_rerun_completes(owui_python: s
                                                                   tmp_path: Path) -> None:
     source = copy_source(source_db, tmp_path)
     before = sha(source)
-    database, url = pg_target(pg)
+    database, url = pg.app_database(APP_PASSWORD)
     admin = f"host={pg.host} port={pg.port} user={pg.admin_user} password={pg.admin_password} dbname=postgres"
     cut = run_move(owui_python, source, url, tmp_path, script=INTERRUPT,
                    extra_env={"ADMIN_DSN": admin, "TARGET_DB": database})

@@ -13,8 +13,9 @@ from components.db_url import build_database_url
 from components.providers import mysql_sql
 from components.providers._common import ProvisioningError
 from components.providers.mysql import MysqlDatabaseProvider, MysqlUserProvider
+from tests.ports import free_port
 
-from .conftest import HOSTILE_PASSWORDS, MyServer, closed_port, configured, silent_server, unique
+from .conftest import HOSTILE_PASSWORDS, MyServer, configured, silent_server, unique
 
 
 def providers(my: MyServer, admin_password: str | None = None) -> tuple[MysqlDatabaseProvider, MysqlUserProvider]:
@@ -267,7 +268,7 @@ def test_provider_admin_connection_over_verified_tls(my: MyServer, tls_ca: str, 
 
 def test_unreachable_server_and_timeout(my: MyServer) -> None:
     db_p, _ = providers(my)
-    port = closed_port()
+    port = free_port()
     with pytest.raises(ProvisioningError) as info:
         db_p.create(db_props(my, my.db(), port=port))
     assert f"cannot reach MySQL server 127.0.0.1:{port}" in str(info.value)

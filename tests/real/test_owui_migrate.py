@@ -4,7 +4,6 @@ missing dump tool."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,8 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from components.db_url import build_database_url
+from tests.ports import free_port
 
-from .conftest import MyServer, PgServer, closed_port
+from .conftest import MyServer, PgServer, last_json
 
 ROOT = Path(__file__).resolve().parents[2]
 # The migration tool as the step runs it: `python3 -m owui_ops migrate ...`, the package from the checkout.
@@ -73,26 +73,12 @@ class Target:
 
 
 def _pg_target(pg: PgServer, tmp_path: Path) -> Target:
-    role, database = pg.role(), pg.db()
-    from psycopg2 import sql
-    from psycopg2.extensions import encrypt_password
-
-    with pg.admin() as conn, conn.cursor() as cur:
-        verifier = encrypt_password(PG_APP_PASSWORD, role, scope=conn, algorithm="scram-sha-256")
-        cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier)))
-        cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(role)))
-    url = build_database_url("postgresql", host=pg.host, port=pg.port, name=database, user=role,
-                             password=PG_APP_PASSWORD, connect_timeout=5)
+    _, url = pg.app_database(PG_APP_PASSWORD)
     return Target("postgresql", url, tmp_path / "backups", [PG_APP_PASSWORD])
 
 
 def _my_target(my: MyServer, tmp_path: Path) -> Target:
-    user, database = my.user(), my.db()
-    my.query(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    my.query("CREATE USER %s@'127.0.0.1' IDENTIFIED BY %s", (user, MY_APP_PASSWORD))
-    my.query(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'127.0.0.1'", (user,))
-    url = build_database_url("mysql", host=my.host, port=my.port, name=database, user=user,
-                             password=MY_APP_PASSWORD, connect_timeout=5)
+    _, url = my.app_database(MY_APP_PASSWORD)
     return Target("mysql", url, tmp_path / "backups", [MY_APP_PASSWORD])
 
 
@@ -128,10 +114,6 @@ def migrate(target: Target, *args: str, tree: str = "good", env: dict[str, str] 
         for form in (secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)):
             assert form not in output, f"password leaked in: {output[-2000:]}"
     return result
-
-
-def last_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_status_changes_nothing(target: Target) -> None:
@@ -265,7 +247,7 @@ def test_backup_command_replaces_the_builtin_dump(server_target: Target) -> None
 
 
 def test_unreachable_database_exit_code_and_masked_url(tmp_path: Path) -> None:
-    port = closed_port()
+    port = free_port()
     target = Target("postgresql", build_database_url("postgresql", host="127.0.0.1", port=port, name="d",
                                                      user="u", password="Hidden-Pw-1", connect_timeout=2),
                     tmp_path / "backups", ["Hidden-Pw-1"])

@@ -15,8 +15,9 @@ from components.db_url import build_database_url
 from components.providers import pg_sql
 from components.providers._common import ProvisioningError
 from components.providers.postgresql import PostgresDatabaseProvider, PostgresRoleProvider
+from tests.ports import free_port
 
-from .conftest import HOSTILE_PASSWORDS, PgServer, closed_port, configured, silent_server, unique
+from .conftest import HOSTILE_PASSWORDS, PgServer, configured, silent_server, unique
 
 
 def providers(pg: PgServer, admin_password: str | None = None) -> tuple[PostgresRoleProvider, PostgresDatabaseProvider]:
@@ -223,7 +224,7 @@ def test_hostile_identifier_is_refused_by_check_or_created_literally(pg: PgServe
 
 def test_unreachable_server_names_the_server_and_the_keys(pg: PgServer) -> None:
     role_p, _ = providers(pg)
-    port = closed_port()
+    port = free_port()
     with pytest.raises(ProvisioningError) as info:
         role_p.create(role_props(pg, pg.role(), "pw-Unreach", None, port=port))
     message = str(info.value)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Sequence, Union
 from urllib.parse import urlsplit
 
+from tests.ports import free_port
 from tests.security import cis_inspect, outside, tls_scan
 from tests.security.standalone import (
     TLS11_PROTOCOLS,
-    free_port,
     new_deployment,
     proxy_conf,
     with_tls11_ciphers,

@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shlex
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from components.config import ProxySettings, ResourceSettings
 from components.hardening import PIDS_LIMIT, ContainerProfile, hardened_container_args
 from components.providers.selfsigned import generate_certificate
 from components.proxy import APP_ALIAS, INTERMEDIATE_CIPHERS, NginxConfigArgs, render_nginx_conf
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 START_NGINX = ROOT / "images" / "nginx" / "start-nginx"
@@ -47,12 +47,6 @@ def docker(*args: str, env: Optional[dict[str, str]] = None, check: bool = True,
     if check and proc.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args[:3])}...: {proc.stderr.strip()[-1500:]}")
     return proc.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def hardened_run_flags(profile: ContainerProfile) -> list[str]:
