@@ -19,6 +19,7 @@ from components.secrets import Secrets, SecretsArgs
 from components.stack_config import read_stack_settings
 from components.volume_owner import VolumeOwner, VolumeOwnerArgs
 from components.webui import WebUI, WebUIArgs
+from owui_ops import dockerhost
 
 # 1. Config: validated as a whole before anything is declared.
 settings, plain_secrets = read_stack_settings()
@@ -30,22 +31,27 @@ def profile(role: str, image: str, user: str, health: list[str], **extra) -> Con
     return ContainerProfile(role=role, environment=settings.environment, stack=settings.stack,
                             image_ref=image, user=user, memory_mb=limits.memory_mb,
                             cpus=limits.cpus, health_command=health,
-                            health_interval_seconds=limits.health_interval_seconds, **extra)
+                            health_interval_seconds=limits.health_interval_seconds,
+                            docker_env=step_docker_env, **extra)
 
 
-# A private registry (e.g. GHCR with a token) gets its credentials from secret config.
-registry_provider = None
-if settings.registry:
-    registry_provider = docker.Provider("docker-registry", registry_auth=[docker.ProviderRegistryAuthArgs(
+# One docker provider for every docker resource: the stack's daemon (openwebui:docker; over SSH with the pinned
+# host key, the identity from the run's ssh-agent: owui_ops/dockerhost.py) and a private registry's credentials.
+# Without docker.host the provider takes DOCKER_HOST, else the local socket (docs/provider-contract.md D1).
+docker_provider = docker.Provider(
+    "docker", host=settings.docker.host, ssh_opts=settings.docker.ssh_opts or None,
+    registry_auth=[docker.ProviderRegistryAuthArgs(
         address=settings.registry.server, username=settings.registry.username,
-        password=secret(plain_secrets.registry_password))])
+        password=secret(plain_secrets.registry_password))] if settings.registry else None)
+on_docker_host = pulumi.ResourceOptions(providers=[docker_provider])
+# The command steps' docker CLI talks to the same daemon (owui_ops.dockerhost.activate).
+step_docker_env = dockerhost.stack_environment(settings.docker.host, settings.docker.ssh_opts)
 
 
 def image(name: str, ref: str) -> docker.RemoteImage:
-    # Local images are used as they are; registry images are pulled.
-    on_registry = settings.registry is not None and ref.startswith(settings.registry.server + "/")
-    return docker.RemoteImage(name, name=ref, keep_locally=True, opts=pulumi.ResourceOptions(
-        provider=registry_provider if on_registry else None))
+    # Local images (on the Docker host) are used as they are; registry images are pulled.
+    return docker.RemoteImage(name, name=ref, keep_locally=True,
+                              opts=pulumi.ResourceOptions(provider=docker_provider))
 
 
 # 2. A change of database.type on a stack with data waits for a completed move (owui move-database): refused at
@@ -64,14 +70,14 @@ foundation = Foundation("foundation", FoundationArgs(
     network_name=settings.network.name or f"openwebui-{settings.stack}",
     volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
     delete_data_on_destroy=settings.storage.delete_data_on_destroy,
-))
+), on_docker_host)
 app_image = image("app-image", settings.image)
 # The data volume becomes the app user's before anything mounts it as that user: upstream's image
 # leaves it root's (components/volume_owner.py). The layout is read from the image at deploy time.
 volume_owner = VolumeOwner("data-owner", VolumeOwnerArgs(
     stack=settings.stack, environment=settings.environment, app_image=settings.image,
     app_image_id=app_image.image_id, volume_name=foundation.volume_name, app_user="1000:1000",
-    tools_image=settings.migration.tools_image, depends_on=[app_image]))
+    tools_image=settings.migration.tools_image, docker_env=step_docker_env, depends_on=[app_image]))
 
 # 3. Database (and, for a server, its database and user), then the one-shot migration.
 database = Database("database", DatabaseArgs(
@@ -89,7 +95,7 @@ migration = Migration("migration", MigrationArgs(
     admin_email=settings.admin.email, admin_password=secrets.admin_password,
     enforced_config=enforced_config(settings), database_ca_file=settings.database.ssl_ca_file,
     memory_mb=settings.resources.migration.memory_mb, cpus=settings.resources.migration.cpus,
-    depends_on=[app_image, volume_owner, *database.resources],
+    docker_env=step_docker_env, depends_on=[app_image, volume_owner, *database.resources],
 ))
 
 # 4. Redis when there is more than one app process.
@@ -100,7 +106,7 @@ if settings.redis_enabled:
                         ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG']),
         image_name=image("redis-image", settings.redis.image).image_id,
         network_name=foundation.network_name, password=secrets.redis_password,
-    ))
+    ), on_docker_host)
 
 # 5. The app, after the migration (and Redis).
 webui = WebUI("webui", WebUIArgs(
@@ -116,7 +122,7 @@ webui = WebUI("webui", WebUIArgs(
         redis_url=redis.url if redis else None),
     depends_on=[migration, *([redis] if redis else [])],
     read_only_files=[settings.database.ssl_ca_file] if settings.database.ssl_ca_file else [],
-))
+), on_docker_host)
 
 # 6. nginx: TLS termination, the only published ports.
 certificate = TlsCertificate("tls", TlsCertificateArgs(
@@ -141,7 +147,7 @@ proxy = Proxy("proxy", ProxyArgs(
     https_port=settings.proxy.https_port,
     certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,
     depends_on=[webui],
-))
+), on_docker_host)
 
 # 6b. Scheduled backups of the database and the data directory (docs/operations.md).
 if settings.backup.enabled:
@@ -157,9 +163,9 @@ if settings.backup.enabled:
         keep_days=settings.backup.keep_days, copy_to=settings.backup.copy_to,
         encryption_key=(secret(plain_secrets.backup_encryption_key)
                         if plain_secrets.backup_encryption_key else None),
-        ca_file=settings.database.ssl_ca_file,
+        ca_file=settings.database.ssl_ca_file, docker_env=step_docker_env,
         depends_on=[migration],
-    ))
+    ), on_docker_host)
     pulumi.export("backupDirectory", backup.host_directory)
 
 # 7. What operators need.

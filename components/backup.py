@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -77,6 +77,8 @@ class BackupArgs:
     encryption_key: Optional[pulumi.Input[str]] = None
     # The database server's CA file on the host (database.sslCaFile), mounted read-only at the same path.
     ca_file: Optional[str] = None
+    # The stack's Docker daemon for the step's docker CLI (DOCKER_HOST, OWUI_DOCKER_SSH_OPTS: owui_ops/dockerhost.py).
+    docker_env: Mapping[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
     extra_hosts: dict[str, str] = field(default_factory=lambda: {
         "host.docker.internal": "host-gateway"})
@@ -98,7 +100,7 @@ class Backup(pulumi.ComponentResource):
             environment={"OWUI_DIRS": " ".join(directories), "OWUI_OWNER": args.profile.user,
                          "OWUI_STACK": args.stack, "OWUI_TOOLS_IMAGE": args.profile.image_ref,
                          # The image's id: ordered after the tools image is present, and again for a new one.
-                         "OWUI_TOOLS_IMAGE_ID": args.image_name},
+                         "OWUI_TOOLS_IMAGE_ID": args.image_name, **args.docker_env},
             triggers=[*directories, args.profile.user],
             # No delete: `pulumi destroy` never removes backups.
             opts=child_opts(self),
@@ -148,7 +150,7 @@ class Backup(pulumi.ComponentResource):
             **hardened_container_args(args.profile),
             opts=container_opts(self, depends_on=[prepare, *args.depends_on]),
         )
-        limit_pids(self, f"{name}-job", self.container)
+        limit_pids(self, f"{name}-job", self.container, args.profile.docker_env)
         self.container_name = self.container.name
         self.host_directory = pulumi.Output.from_input(args.host_directory)
         self.register_outputs({"container_name": self.container_name, "host_directory": self.host_directory})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional, TypedDict
 
 import pulumi
@@ -22,6 +23,8 @@ from owui_ops.hardening import ENVIRONMENT_LABEL, IMAGE_LABEL, PIDS_LIMIT, ROLE_
 __all__ = ["ENVIRONMENT_LABEL", "IMAGE_LABEL", "PIDS_LIMIT", "ROLE_LABEL", "STACK_LABEL"]
 
 TYPE_PREFIX = "openwebui:index"
+# The docker CLI against the stack's daemon, also over SSH (owui_ops/dockerhost.py: the provider's connection).
+RUN_DOCKER = str(Path(__file__).resolve().parent.parent / "scripts" / "run-docker")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +42,8 @@ class ContainerProfile:
     health_interval_seconds: int = 5
     tmpfs: dict[str, str] = field(default_factory=lambda: dict(table.TMPFS))
     health_start_period: str = "30s"
+    # The stack's Docker daemon for the docker CLI of its steps (owui_ops/dockerhost.py stack_environment).
+    docker_env: Mapping[str, str] = field(default_factory=dict)
 
 
 # Inputs the docker provider treats as updatable but whose Update never reaches the running container (it
@@ -118,10 +123,11 @@ def hardened_container_args(profile: ContainerProfile) -> HardenedContainerArgs:
 
 
 def limit_pids(parent: pulumi.Resource, name: str, container: docker.Container,
-               limit: int = PIDS_LIMIT) -> command.local.Command:
+               docker_env: Mapping[str, str], limit: int = PIDS_LIMIT) -> command.local.Command:
     return command.local.Command(
         f"{name}-pids-limit",
-        create=pulumi.Output.concat(f"docker update --pids-limit {limit} ", container.id),
+        create=pulumi.Output.concat(f"{RUN_DOCKER} update --pids-limit {limit} ", container.id),
+        environment=dict(docker_env),
         triggers=[container.id],
         opts=child_opts(parent, depends_on=[container]),
     )

@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -67,6 +67,8 @@ class MigrationArgs:
     memory_mb: int = 1024
     cpus: float = 1.0
     app_user: str = "1000:1000"
+    # The stack's Docker daemon for the step's docker CLI (DOCKER_HOST, OWUI_DOCKER_SSH_OPTS: owui_ops/dockerhost.py).
+    docker_env: Mapping[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -99,6 +101,7 @@ class Migration(pulumi.ComponentResource):
                 "WEBUI_SECRET_KEY": pulumi.Output.secret(args.webui_secret_key),
                 "WEBUI_ADMIN_EMAIL": args.admin_email,
                 "WEBUI_ADMIN_PASSWORD": pulumi.Output.secret(args.admin_password),
+                **args.docker_env,
             },
             # Re-run (replace) when what the migration depends on changes; never on a plain `up`.
             triggers=[args.app_image, args.app_image_id, url_fingerprint, enforced,

@@ -158,6 +158,6 @@ class Proxy(pulumi.ComponentResource):
             # Host ports and the fixed address can be held by one container at a time.
             opts=container_opts(self, depends_on=list(args.depends_on)),
         )
-        limit_pids(self, f"{name}-nginx", container)
+        limit_pids(self, f"{name}-nginx", container, args.profile.docker_env)
         self.container_name = container.name
         self.register_outputs({"container_name": self.container_name})

@@ -49,6 +49,6 @@ class Redis(pulumi.ComponentResource):
             **hardened_container_args(args.profile),
             opts=container_opts(self),
         )
-        limit_pids(self, f"{name}-server", server)
+        limit_pids(self, f"{name}-server", server, args.profile.docker_env)
         self.url = redis_url(args.password)
         self.register_outputs({"url": self.url})

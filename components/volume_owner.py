@@ -11,15 +11,15 @@ app user's runs one root container with CAP_CHOWN alone and no network to hand i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_command as command
 
 import owui_ops
-from components.hardening import TYPE_PREFIX, child_opts
+from components.hardening import RUN_DOCKER, TYPE_PREFIX, child_opts
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 # Runs owui_ops.steps.volume_owner; its containers get the package from the tools image (a volume).
@@ -56,6 +56,8 @@ class VolumeOwnerArgs:
     tools_image: str
     app_user: str = "1000:1000"
     data_dir: str = "/app/backend/data"
+    # The stack's Docker daemon for the step's docker CLI (DOCKER_HOST, OWUI_DOCKER_SSH_OPTS: owui_ops/dockerhost.py).
+    docker_env: Mapping[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -69,7 +71,7 @@ class VolumeOwner(pulumi.ComponentResource):
             f"{name}-take-over",
             create=str(RUNNER),
             # The kept root container carries a fixed name: remove it before a replacement runs.
-            delete=f"docker rm -f openwebui-{args.stack}-{ROLE} >/dev/null 2>&1 || true",
+            delete=f"{RUN_DOCKER} rm -f openwebui-{args.stack}-{ROLE} >/dev/null 2>&1 || true",
             environment={
                 "OWUI_STACK": args.stack,
                 "OWUI_ENVIRONMENT": args.environment,
@@ -78,6 +80,7 @@ class VolumeOwner(pulumi.ComponentResource):
                 "OWUI_TOOLS_IMAGE": args.tools_image,
                 "OWUI_APP_USER": args.app_user,
                 "OWUI_DATA_DIR": args.data_dir,
+                **args.docker_env,
             },
             # Runs again for another image or volume, or changed scripts; never on a plain `up`.
             triggers=[args.app_image, args.app_image_id, args.volume_name, args.app_user,

@@ -74,6 +74,6 @@ class WebUI(pulumi.ComponentResource):
                 # before the old container goes, so nginx always has a healthy upstream.
                 opts=container_opts(self, depends_on=after, create_before_delete=True),
             ))
-            limit_pids(self, f"{name}-app-{index}", containers[-1])
+            limit_pids(self, f"{name}-app-{index}", containers[-1], args.profile.docker_env)
         self.container_names = pulumi.Output.all(*[c.name for c in containers])
         self.register_outputs({"container_names": self.container_names})

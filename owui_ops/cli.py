@@ -11,6 +11,8 @@ import importlib
 import sys
 from typing import Optional
 
+from owui_ops import dockerhost
+
 # command -> (module, what it does). The operator's commands take the stack's name; the others run in containers.
 COMMANDS = {
     "backup": ("owui_ops.operate", "one backup of a stack now"),
@@ -25,6 +27,7 @@ COMMANDS = {
     "step": ("owui_ops.steps", "the stack's one-shot steps: migration|volume-owner"),
     # With a stack name: the operator's move (owui_ops.movestack); with options only: the copy in a container.
     "move-database": ("owui_ops.movestack", "move a stack's SQLite data to PostgreSQL/MySQL (--to), or --rollback"),
+    "docker": ("owui_ops.dockerhost", "the docker CLI against DOCKER_HOST, over SSH with OWUI_DOCKER_SSH_OPTS"),
 }
 # The operator's commands parse their own command name (scripts/owui backup <stack> ...).
 OPERATOR = ("backup", "backups", "restore", "rollback", "status")
@@ -41,6 +44,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print(usage(), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
+    # A step's DOCKER_HOST may be ssh://: every docker CLI this process starts goes through the provider's own
+    # connection then (owui_ops/dockerhost.py); unix:// and unset are left as they are.
+    dockerhost.activate()
     module = importlib.import_module(COMMANDS[argv[0]][0])
     run = module.main
     return int(run(argv) if argv[0] in OPERATOR else run(argv[1:]))

@@ -297,3 +297,8 @@ def stack_environment(host: Optional[str], options: list[str]) -> dict[str, str]
     if not host:
         return {}
     return {HOST_ENV: host, **({SSH_OPTS_ENV: json.dumps(options)} if options else {})}
+
+
+def main(argv: list[str]) -> int:
+    """`python3 -m owui_ops docker ARGS`: the docker CLI on the stack's daemon (cli.main activated the relay)."""
+    return subprocess.run(["docker", *argv], check=False).returncode

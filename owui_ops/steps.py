@@ -22,8 +22,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
-from typing import Optional
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional, TypeVar
 
 from owui_ops import hardening
 from owui_ops.dockercli import docker
@@ -82,6 +83,18 @@ def prepare_host_dir(tools_image: str, host_dir: str, owner: str, stack: str) ->
            "-m", "owui_ops", "backup-tool", "prepare-dir", owner, "/target")
 
 
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def both(first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+    """Two independent docker runs at once: each container start costs seconds, mostly waiting on the daemon.
+    The first failure is raised (after both have ended)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        a, b = pool.submit(first), pool.submit(second)
+        return a.result(), b.result()
+
+
 def run_shown(argv: Sequence[str]) -> None:
     """A step container whose output is progress (stderr of the step); a failure stops the step."""
     result = subprocess.run(["docker", *argv], stdout=sys.stderr, stderr=sys.stderr, stdin=subprocess.DEVNULL)
@@ -104,8 +117,8 @@ def migration() -> int:
     require("WEBUI_SECRET_KEY")
     app_user = os.environ.get("OWUI_APP_USER") or hardening.APP_USER
     backup_dir = f"{backup_base.rstrip('/')}/{stack}"
-    prepare_host_dir(tools_image, backup_dir, app_user, stack)
-    volume = ops_volume(tools_image, stack)
+    _, volume = both(lambda: prepare_host_dir(tools_image, backup_dir, app_user, stack),
+                     lambda: ops_volume(tools_image, stack))
 
     common = ["run", "--rm",
               *hardening.run_flags(user=app_user, memory_mb=int(os.environ.get("OWUI_MEMORY_MB") or 1024),
@@ -165,7 +178,9 @@ def volume_owner() -> int:
     uid, _, gid = app_user.partition(":")
     data_dir = os.environ.get("OWUI_DATA_DIR") or DATA_DIR
     owner_container = f"openwebui-{stack}-volume-owner"
-    volume = ops_volume(tools_image, stack)
+    volume, image_user = both(
+        lambda: ops_volume(tools_image, stack),
+        lambda: docker("image", "inspect", "-f", "{{.Config.User}}", app_image).stdout.strip())
     tool = [*app_python(volume), app_image, "-m", "owui_ops", "volume-owner"]
 
     def sandbox(user: str) -> list[str]:
@@ -173,17 +188,15 @@ def volume_owner() -> int:
                 *hardening.run_flags(user=user, memory_mb=256, cpus=0.5, pids_limit=64,
                                      labels={hardening.STACK_LABEL: stack, hardening.ROLE_LABEL: "volume-probe"})]
 
-    # 1. The image's layout.
-    image_user = docker("image", "inspect", "-f", "{{.Config.User}}", app_image).stdout.strip()
-    image_data_owner = docker(*sandbox("65534:65534"), *tool, "owner", data_dir).stdout.strip()
-
-    # 2. The volume as the app user sees it.
+    # 1. The image's layout (its USER came with the ops volume above) and 2. the volume as the app user sees it:
+    #    two containers, at once.
     def probe() -> dict[str, object]:
         out = docker(*sandbox(app_user), "-v", f"{data_volume}:{data_dir}", *tool, "probe", uid, gid,
                      data_dir).stdout
         return dict(json.loads(out.strip().splitlines()[-1]))
 
-    before = probe()
+    image_data_owner, before = both(
+        lambda: docker(*sandbox("65534:65534"), *tool, "owner", data_dir).stdout.strip(), probe)
     say(f"image user '{image_user or '(none: root)'}', data directory owner {image_data_owner}; "
         f"volume {data_volume} before: {json.dumps(before, sort_keys=True)}")
 

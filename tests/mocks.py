@@ -27,6 +27,7 @@ class Recorded:
     typ: str
     name: str
     inputs: dict[str, Any]
+    provider: str = ""  # the explicit provider reference, "" for the default provider
 
 
 @dataclass
@@ -36,7 +37,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Recorded] = field(default_factory=list)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), args.provider or ""))
         outputs = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = "Pw1" + "x" * (int(args.inputs.get("length", 16)) - 3)
