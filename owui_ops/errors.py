@@ -27,11 +27,16 @@ def die(code: int, message: str) -> NoReturn:
 _SECRETS: list[str] = []
 
 
+def secret_forms(value: str) -> tuple[str, str, str]:
+    """The forms a secret takes in text: raw, percent-encoded (in a URL) and form-encoded."""
+    return value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)
+
+
 def remember_secret(value: Optional[str], *, minimum: int = 1) -> None:
     """Scrub `value` (and its percent-encoded forms) from everything printed from now on. `minimum`: the
     operator CLI skips very short values it reads from containers, which would garble unrelated output."""
     if value and len(value) >= minimum:
-        for form in (value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)):
+        for form in secret_forms(value):
             if form and form not in _SECRETS:
                 _SECRETS.append(form)
 

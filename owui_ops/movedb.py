@@ -218,14 +218,15 @@ def normalise(col: Column, value: Any, decoded: bool) -> str:
 
 
 def make_engine(url: DbUrl, *, read_only: bool = False) -> Any:
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import NullPool
-
+    """owui_ops.migrate's engine; a SQLite source opened read-only."""
     if url.kind == "sqlite" and read_only:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
         # mode=ro: this process cannot change the source, whatever goes wrong (sqlite3 URI filenames).
         path = Path(url.path or "").resolve()
         return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", poolclass=NullPool)
-    return create_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
+    return migrate.make_engine(url)
 
 
 def reflect(engine: Any) -> Any:

@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.parse
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
+
+from owui_ops.errors import secret_forms
 
 # The engine sends this for values that are unknown during preview.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -127,11 +128,12 @@ class AdminPasswordProvider(ResourceProvider):
 
 
 def scrub(text: str, *secrets: str | None) -> str:
-    """Remove every secret (raw and URL-encoded) from a message before it is raised or printed."""
+    """Remove every secret (raw and URL-encoded) from a message before it is raised or printed. The secrets are
+    arguments, not remembered as owui_ops.errors does: a provider process serves many resources."""
     for secret in secrets:
         if not secret:
             continue
-        for form in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}:
+        for form in set(secret_forms(secret)):
             text = text.replace(form, "***")
     return text
 
