@@ -50,13 +50,16 @@ class Run:
 
 def _stacks() -> list[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
     """(label, stack, config, secret keys): dev (SQLite, self-signed), staging (PostgreSQL) and prod (MariaDB,
-    Redis, a given certificate) with backups on."""
+    Redis, a given certificate) with backups on; prod again on a swarm (`target: swarm`, without backups, which
+    do not run there)."""
     tls = generate_certificate("chat.example.com", 90)
-    runs = [("dev", "dev", stack_config("dev"), ())]
+    runs: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [("dev", "dev", stack_config("dev"), ())]
     for stack in ("staging", "prod"):
         secrets, secret_keys = stack_secrets(stack, tls)
         values = {**stack_config(stack), **secrets, "backup": {"enabled": True}}
         runs.append((f"{stack}+backup", stack, values, secret_keys))
+    secrets, secret_keys = stack_secrets("prod", tls)
+    runs.append(("prod+swarm", "prod", {**stack_config("prod"), **secrets, "target": "swarm"}, secret_keys))
     return runs
 
 
