@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 from plugins import command, random
@@ -15,9 +17,13 @@ from plugins.protocol import Props, Servicer, serve
 
 
 def configure_docker(args: Props) -> None:
-    """The provider's own inputs: `host` (else DOCKER_HOST) and `registryAuth` (rows P1-P2)."""
+    """The provider's own inputs: `host` (else DOCKER_HOST), `sshOpts` and `registryAuth` (rows D1, D2, D4)."""
     if args.get("host"):
         cli.HOST["DOCKER_HOST"] = args["host"]
+    # The engine may hand a non-string provider input JSON-encoded (provider inputs travel as strings).
+    # Unset: DOCKER_SSH_OPTS split on whitespace (KD internal/provider/provider.go `ssh_opts` DefaultFunc).
+    ssh_opts = args.get("sshOpts") or os.environ.get("DOCKER_SSH_OPTS", "").split()
+    cli.SSH_OPTS[:] = [str(o) for o in (json.loads(ssh_opts) if isinstance(ssh_opts, str) else ssh_opts)]
     for auth in args.get("registryAuth") or []:
         if isinstance(auth, dict) and auth.get("address") and auth.get("username"):
             image.REGISTRY_AUTH[auth["address"]] = (auth["username"], auth.get("password", ""))
