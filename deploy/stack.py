@@ -8,13 +8,14 @@ the same ones, and the plugins are the real ones or, where they cannot be had, t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import runpy
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
-from deploy import plugins
+from deploy import plugins, ssh_identity
 from deploy.toolchain import ROOT, STATE_HOME, cli_root, engine_env, toolchain_env
 
 PROJECT = "openwebui"
@@ -142,9 +143,32 @@ class Stack:
             self.event_times.append(time.monotonic())
 
         try:
-            return operation(on_output=self.on_output, on_event=on_event, **kwargs)
+            with self.ssh_identity():
+                return operation(on_output=self.on_output, on_event=on_event, **kwargs)
         except auto.errors.CommandError as exc:
             raise DeployError(_engine_error(exc)) from None
+
+    @contextlib.contextmanager
+    def ssh_identity(self) -> Iterator[None]:
+        """For a stack on an ssh:// Docker host, an ssh-agent with its key for this run (deploy/ssh_identity.py):
+        the engine, the plugins and the steps get SSH_AUTH_SOCK."""
+
+        def read_secret(key: str) -> str | None:
+            done = self.cli("config", "get", f"{PROJECT}:{key}")
+            return done.stdout.rstrip("\n") if done.returncode == 0 else None
+
+        with ssh_identity.identity(self.work_dir, self.name, read_secret) as agent_env:
+            # engine.env is the workspace's env_vars (LocalWorkspaceOptions above), which every CLI run gets.
+            saved = {key: self.engine.env.get(key) for key in agent_env}
+            self.engine.env.update(agent_env)
+            try:
+                yield
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        self.engine.env.pop(key, None)
+                    else:
+                        self.engine.env[key] = value
 
     def preview(self, expect_no_changes: bool = False, refresh: bool = False) -> auto.PreviewResult:
         result: auto.PreviewResult = self._run(self.stack.preview, expect_no_changes=expect_no_changes,
@@ -164,7 +188,8 @@ class Stack:
         if policy:
             args += ["--policy-pack", policy["policy_packs"][0],
                      "--policy-pack-config", policy["policy_pack_configs"][0]]
-        done = self.cli(*args, timeout=3600)
+        with self.ssh_identity():
+            done = self.cli(*args, timeout=3600)
         self.on_output(done.stdout)
         if done.returncode != 0:
             raise DeployError(done.stderr.strip() or done.stdout.strip()[-4000:])

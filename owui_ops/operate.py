@@ -18,15 +18,18 @@ only by containers (owui_ops.stack). Secrets never appear on a command line or i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
+from owui_ops import dockerhost
 from owui_ops.backup import human
 from owui_ops.dockercli import docker
 from owui_ops.errors import Fail, die
@@ -218,8 +221,44 @@ def pulumi(argv: list[str], *, capture: bool = True, timeout: float = 3600,
     else:
         env = None
         command = ["bash", "-c", 'source "$1/scripts/env.sh" >&2; shift; exec pulumi "$@"', "owui", str(ROOT), *argv]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=capture, text=True, stdin=subprocess.DEVNULL,
-                          timeout=timeout)
+    # OWUI_PROJECT_DIR: a project directory other than this checkout (a stack of its own, as the tests make).
+    return subprocess.run(command, cwd=os.environ.get("OWUI_PROJECT_DIR") or ROOT, env=env, capture_output=capture,
+                          text=True, stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+@contextlib.contextmanager
+def stack_docker_host(stack: str) -> Iterator[None]:
+    """Point this command's docker CLI at the stack's daemon, from the same source as the provider and the steps:
+    the stack's `openwebui:docker` (host, hostKey) and secret `dockerSshKey`, read with `pulumi config get` (the
+    key on a pipe, into an ssh-agent for this command: owui_ops/dockerhost.py). A DOCKER_HOST already set wins
+    (with OWUI_DOCKER_SSH_OPTS and SSH_AUTH_SOCK, as the stack's steps get them); a stack without the key, or no
+    pulumi, means the local daemon."""
+    if os.environ.get(dockerhost.HOST_ENV):
+        dockerhost.activate()
+        yield
+        return
+    try:
+        found = pulumi(["config", "get", "openwebui:docker", "--stack", stack], timeout=120, installed_only=True)
+    except (OSError, subprocess.TimeoutExpired):
+        yield
+        return
+    settings = json.loads(found.stdout) if found.returncode == 0 and found.stdout.strip() else {}
+    host = settings.get("host") if isinstance(settings, dict) else None
+    if not host or not str(host).startswith("ssh://"):
+        if host:
+            os.environ[dockerhost.HOST_ENV] = str(host)
+        yield
+        return
+    key = pulumi(["config", "get", "openwebui:dockerSshKey", "--stack", stack], timeout=120, installed_only=True)
+    if key.returncode != 0 or not key.stdout.strip():
+        die(1, f"stack {stack} deploys to {host} but has no dockerSshKey: "
+               "`pulumi config set --secret dockerSshKey < key`")
+    options = dockerhost.ssh_opts(dockerhost.SshTarget.parse(str(host)), str(settings.get("hostKey") or ""))
+    with dockerhost.agent(key.stdout) as agent_env:
+        os.environ.update(agent_env)
+        os.environ.update(dockerhost.stack_environment(str(host), options))
+        dockerhost.activate()
+        yield
 
 
 def previous_image_from_history(stack: str, current: str) -> Optional[str]:
@@ -366,7 +405,8 @@ def main(argv: list[str]) -> int:
     handler = {"backup": cmd_backup, "backups": cmd_backups, "restore": cmd_restore, "rollback": cmd_rollback,
                "status": cmd_status}[args.command]
     try:
-        return handler(args)
+        with stack_docker_host(args.stack):
+            return handler(args)
     except Fail as failure:
         say(f"ERROR: {failure}")
         return failure.code
