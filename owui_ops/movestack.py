@@ -62,9 +62,15 @@ class EngineView:
     """Outputs and config of the stack, through deploy/ (the same engine, backend and passphrase as `up`)."""
 
     def __init__(self, stack: str, project_dir: Path):
+        from components.database_guard import CHECKOUT, stack_file
         from deploy.stack import DeployError, Engine
 
         self.project_dir = project_dir
+        # The stack's own file, or a wrong project would be read (and `--up` would deploy it with no config).
+        named = Path(stack_file(stack, project_dir))
+        self.stack_file = named if named.is_absolute() else CHECKOUT / named
+        if not self.stack_file.is_file():
+            die(1, f"no stack file {named} in project {project_dir}: name the project with --project-dir")
         try:
             self.stack = Engine.create().stack(stack, work_dir=project_dir, on_output=lambda _line: None)
             self.outputs = self.stack.outputs()

@@ -1,0 +1,296 @@
+"""Issue 16 end to end: a dev stack's SQLite data moved to the real PostgreSQL and switched to by `up`, through the
+real engine, with the real Open WebUI 0.12.4 on both sides, then rolled back.
+
+Through the app's HTTP API (upstream's routers, read in the 0.12.4 image: routers/auths.py add_user, chats.py
+create_new_chat, which also writes chat_message, files.py upload_file, knowledge.py, models.py, functions.py,
+configs.py set_banners): users, chats with messages, a file, a knowledge base, a model, a function and a changed
+setting. Then:
+  - `up` with database.type postgresql is refused at preview, naming openwebui:database.type and the command,
+    and creates nothing (no database on the server, the same containers serving);
+  - `scripts/owui move-database STACK --dry-run --to <MariaDB settings>` names the table, column and row of a
+    value MariaDB cannot hold, and creates nothing there;
+  - `scripts/owui move-database STACK --to <stack file>` moves (backup first, checksums equal per table);
+  - `up` switches: the same users log in, the same chats with the same messages, the file is served, sign-up stays
+    off, the SQLite file is still in the volume;
+  - `--rollback` refuses while the server has writes the SQLite file lacks (the sign-ins), names the tables, and
+    with --force --up goes back to SQLite through the engine.
+
+MariaDB: Open WebUI 0.12.4 cannot run on MySQL (tests/real/test_move_database.py's docstring: its migrations fail
+on MySQL), and the open-webui-next image is not available here, so no app runs on MariaDB: the move and its
+checksums against the real MariaDB are tests/real/test_move_database.py's, and this test runs the stack-level dry
+run against it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.stack import DeployError
+from tests.conftest import stack_config
+from tests.e2e.checks import Client
+from tests.e2e.conftest import require
+from tests.e2e.harness import RealDeployment, containers_of, docker
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "move16-e2e"
+HTTPS_PORT, HTTP_PORT = 19643, 19680
+VOLUME, NETWORK = "openwebui-move16-e2e-data", "openwebui-move16-e2e"
+DATABASE = "openwebui_e2e_move16"
+PG_ADMIN = os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin")
+MY_ADMIN = os.environ.get("OWUI_TEST_MYSQL_ADMIN_PASSWORD", "owui-test-admin")
+PASSWORDS = {"ann@example.com": "Ann-password-123", "bob@example.com": "Bob-password-456"}
+LONG_TITLE = "x" * 70000  # > 65535 bytes: more than a MySQL TEXT column holds
+FILTER = '''"""
+title: Moved filter
+"""
+class Filter:
+    def inlet(self, body: dict) -> dict:
+        return body
+'''
+PG_TARGET = {"type": "postgresql", "host": "127.0.0.1", "port": 5432, "containerHost": "host.docker.internal",
+             "name": DATABASE, "user": DATABASE, "adminUser": "owui_admin", "sslMode": "require",
+             "revokePublicConnect": True}
+
+
+def pg_sql(sql: str, database: str = "postgres") -> list[tuple]:
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", user="owui_admin", password=PG_ADMIN, dbname=database,
+                                  connect_timeout=5)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
+def my_sql(sql: str) -> list[tuple]:
+    import pymysql
+
+    connection = pymysql.connect(host="127.0.0.1", user="owui_admin", password=MY_ADMIN, connect_timeout=5,
+                                 autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+    finally:
+        connection.close()
+
+
+def _cleanup() -> None:
+    for container in containers_of(STACK, all_states=True):
+        docker("rm", "-f", container["Id"], check=False)
+    docker("network", "rm", NETWORK, check=False)
+    docker("volume", "rm", "-f", VOLUME, check=False)
+    pg_sql(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    pg_sql(f'DROP ROLE IF EXISTS "{DATABASE}"')
+    my_sql(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+
+
+def owui(deployment: RealDeployment, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """scripts/owui as the operator runs it, pointed at this deployment's backend and passphrase."""
+    env = {**os.environ, "PULUMI_BACKEND_URL": deployment.engine.env["PULUMI_BACKEND_URL"],
+           "PULUMI_CONFIG_PASSPHRASE": deployment.engine.env["PULUMI_CONFIG_PASSPHRASE"]}
+    for key in ("OWUI_PG_ADMIN_PASSWORD", "OWUI_MYSQL_ADMIN_PASSWORD"):
+        env.pop(key, None)  # the admin password comes from the stack's secret config, through the engine
+    result = subprocess.run([str(ROOT / "scripts" / "owui"), *args], capture_output=True, text=True, env=env,
+                            timeout=timeout, stdin=subprocess.DEVNULL, cwd=ROOT)
+    print(f"$ scripts/owui {' '.join(a[:80] for a in args)} -> {result.returncode}\n{result.stderr[-3000:]}")
+    assert PG_ADMIN not in result.stdout + result.stderr or len(PG_ADMIN) < 4
+    return result
+
+
+def last_json(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise AssertionError(f"no JSON in {text[-2000:]}")
+
+
+def api(client: Client, method: str, path: str, token: str, **kw: Any) -> Any:
+    response = getattr(client.session, method)(client.url + path, headers=client.auth(token), verify=client.ca_file,
+                                               timeout=60, **kw)
+    assert response.status_code == 200, f"{method.upper()} {path}: {response.status_code} {response.text[:500]}"
+    return response.json() if "json" in response.headers.get("content-type", "") else response.content
+
+
+def seed(client: Client, admin: str) -> dict[str, Any]:
+    """What users make through the HTTP API; returns what to find again after the move."""
+    for email, password in PASSWORDS.items():
+        response = client.add_user(admin, email, password, name=email.split("@")[0].title())
+        assert response.status_code == 200, response.text
+    ann = client.token("ann@example.com", PASSWORDS["ann@example.com"])
+    for n, title in enumerate(["Trip plan ✓", "Recipes — 日本", LONG_TITLE]):
+        messages = {f"m{n}-{i}": {"id": f"m{n}-{i}", "parentId": f"m{n}-{i - 1}" if i else None,
+                                  "childrenIds": [f"m{n}-{i + 1}"] if i < 3 else [],
+                                  "role": "user" if i % 2 == 0 else "assistant",
+                                  "content": f"message {i} of {title[:20]} \"quoted\"", "timestamp": 1_700_000_000 + i}
+                    for i in range(4)}
+        api(client, "post", "/api/v1/chats/new", ann, json={"chat": {
+            "title": title, "models": ["none"], "messages": list(messages.values()),
+            "history": {"messages": messages, "currentId": f"m{n}-3"}}})
+    file = api(client, "post", "/api/v1/files/?process=false", ann,
+               files={"file": ("notes.txt", b"moved notes \xe2\x9c\x93\n", "text/plain")})
+    # Users may not create knowledge by default (workspace permissions): the admin does.
+    api(client, "post", "/api/v1/knowledge/create", admin, json={"name": "Docs", "description": "moved knowledge"})
+    api(client, "post", "/api/v1/models/create", admin, json={
+        "id": "moved-model", "base_model_id": None, "name": "Moved model",
+        "meta": {"description": "a model that moves"}, "params": {"temperature": 0.2}})
+    api(client, "post", "/api/v1/functions/create", admin, json={
+        "id": "moved_filter", "name": "Moved filter", "content": FILTER, "meta": {"description": "moves"}})
+    api(client, "post", "/api/v1/configs/banners", admin, json={"banners": [{
+        "id": "b1", "type": "info", "title": "Moved", "content": "the banner moved", "dismissible": True,
+        "timestamp": 1_700_000_000}]})
+    return {"file_id": file["id"], **snapshot(client, admin, ann, file["id"])}
+
+
+def snapshot(client: Client, admin: str, ann: str, file_id: str) -> dict[str, Any]:
+    chats = api(client, "get", "/api/v1/chats/", ann)
+    return {
+        "chats": sorted((c["id"], c["title"]) for c in chats),
+        "messages": {c["id"]: api(client, "get", f"/api/v1/chats/{c['id']}", ann)["chat"]["history"]["messages"]
+                     for c in chats},
+        "file": api(client, "get", f"/api/v1/files/{file_id}/content", ann),
+        "knowledge": sorted(k["name"] for k in api(client, "get", "/api/v1/knowledge/", admin)["items"]),
+        "models": sorted(m["id"] for m in api(client, "get", "/api/v1/models/all", admin)),
+        "functions": sorted(f["id"] for f in api(client, "get", "/api/v1/functions/", admin)),
+        "banners": api(client, "get", "/api/v1/configs/banners", admin),
+    }
+
+
+def app_ids() -> list[str]:
+    return sorted(c["Id"] for c in containers_of(STACK, "app"))
+
+
+@pytest.fixture(scope="module")
+def moved_stack(docker_engine, tmp_path_factory):
+    require(["pg_isready", "-h", "127.0.0.1"], "the PostgreSQL test server")
+    backups = tmp_path_factory.mktemp("backups")
+    values = stack_config("dev")
+    values.update({
+        "environment": "dev",
+        "publicUrl": f"https://localhost:{HTTPS_PORT}",
+        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
+                  "authRatePerMinute": 60, "authBurst": 20},
+        "network": {"subnet": "172.30.160.0/24", "name": NETWORK},
+        "storage": {"volumeName": VOLUME},
+        "migration": {"backupDir": str(backups)},
+    })
+    _cleanup()
+    deployment = RealDeployment(STACK, values, secret_keys=("databaseAdminPassword",))
+    started = time.monotonic()
+    deployment.up()
+    print(f"dev deploy: {time.monotonic() - started:.1f}s")
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca_file.write_text(deployment.ca_certificate)
+    deployment.client = Client(f"https://localhost:{HTTPS_PORT}", ca_file)
+    deployment.client.wait_healthy()
+    deployment.backups = backups
+    yield deployment
+    try:
+        deployment.destroy()
+    finally:
+        _cleanup()
+
+
+def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) -> None:
+    deployment, client = moved_stack, moved_stack.client
+    admin_email = deployment.values["admin"]["email"]
+    admin = client.token(admin_email, deployment.admin_password)
+    before = seed(client, admin)
+    assert len(before["chats"]) == 3 and before["file"] == "moved notes ✓\n".encode()
+    serving = app_ids()
+    stack_file = deployment.stack.work_dir / f"Pulumi.{STACK}.yaml"
+
+    # 1. The switch without a move: refused at preview with the command; nothing created or removed.
+    deployment.values.update({"database": dict(PG_TARGET), "databaseAdminPassword": PG_ADMIN})
+    with pytest.raises(DeployError) as refused:
+        deployment.preview()
+    message = str(refused.value)
+    assert "openwebui:database.type" in message and "has data in SQLite" in message
+    assert f"scripts/owui move-database {STACK} --to {stack_file}" in message
+    assert pg_sql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'") == []
+    assert app_ids() == serving and client.get("/health").status_code == 200
+
+    # 2. The dry run against MariaDB names what it cannot hold, and creates nothing there.
+    my_target = json.dumps({"type": "mysql", "host": "127.0.0.1", "port": 3306, "containerHost": "host.docker.internal",
+                            "name": DATABASE, "user": DATABASE, "adminUser": "owui_admin", "sslMode": "disable",
+                            "userHost": "172.30.160.0/255.255.255.0"})
+    dry = owui(deployment, "move-database", STACK, "--to", my_target, "--dry-run", "--json",
+               "--project-dir", str(deployment.stack.work_dir))
+    assert dry.returncode == 11, dry.stdout[-2000:]
+    long_chat = next(chat_id for chat_id, title in before["chats"] if title == LONG_TITLE)
+    assert last_json(dry.stdout)["problems"] == [{"table": "chat", "column": "title", "row": f"id={long_chat!r}",
+                                                  "problem": "70000 bytes, the MySQL column holds 65535"}]
+    assert last_json(dry.stdout)["tables"]["chat_message"]["rows"] == 12
+    assert my_sql(f"SHOW DATABASES LIKE '{DATABASE}'") == []
+    assert app_ids() == serving
+
+    # 3. The move: backup first, the app stopped, the target created and migrated, every table verified.
+    started = time.monotonic()
+    moved = owui(deployment, "move-database", STACK, "--to", str(stack_file), "--backup-dir",
+                 str(deployment.backups), "--json")
+    print(f"move-database: {time.monotonic() - started:.1f}s")
+    assert moved.returncode == 0, moved.stdout[-2000:]
+    report = last_json(moved.stdout)
+    assert report["tables"] and all(t["equal"] for t in report["tables"].values()), report["tables"]
+    assert {n: report["tables"][n]["target_rows"] for n in ("chat", "chat_message", "file", "knowledge", "model",
+                                                             "function")} == \
+        {"chat": 3, "chat_message": 12, "file": 1, "knowledge": 1, "model": 1, "function": 1}
+    assert report["tables"]["user"]["target_rows"] == 3 and report["backup"]
+    assert (deployment.backups / report["backup"]).exists()
+    assert "scripts/up" in moved.stdout and "--rollback" in moved.stdout
+    assert pg_sql("SELECT stack, state FROM owui_move_record", DATABASE) == [(STACK, "moved")]
+    assert all(c["State"]["Status"] == "exited" for c in containers_of(STACK, "app", all_states=True))
+
+    # 4. `up` switches: the guard sees the move; the same data through the real app on PostgreSQL.
+    deployment.up()
+    client.wait_healthy()
+    [app] = containers_of(STACK, "app")
+    assert any(e.startswith("DATABASE_URL=postgresql://") for e in app["Config"]["Env"])
+    docker("exec", app["Id"], "test", "-s", "/app/backend/data/webui.db")  # the fallback is kept
+    admin = client.token(admin_email, deployment.admin_password)
+    ann = client.token("ann@example.com", PASSWORDS["ann@example.com"])
+    assert client.token("bob@example.com", PASSWORDS["bob@example.com"])
+    after = snapshot(client, admin, ann, before["file_id"])
+    assert after == {k: v for k, v in before.items() if k != "file_id"}
+    assert client.signup("intruder@example.com").status_code in (400, 401, 403)
+    assert pg_sql("SELECT count(*) FROM chat_message", DATABASE) == [(12,)]
+
+    # 5. Rollback: the sign-ins wrote to PostgreSQL, so it is refused, naming the tables; --force goes back.
+    project = ("--project-dir", str(deployment.stack.work_dir))
+    refused_rollback = owui(deployment, "move-database", STACK, "--rollback", *project, "--backup-dir",
+                            str(deployment.backups))
+    assert refused_rollback.returncode == 13
+    assert "writes made since the move" in refused_rollback.stderr and "user" in refused_rollback.stderr
+    assert "--rollback --force" in refused_rollback.stderr
+    client.wait_healthy()  # the app serves again meanwhile
+    back = owui(deployment, "move-database", STACK, "--rollback", "--force", "--up", *project, "--backup-dir",
+                str(deployment.backups), "--json")
+    assert back.returncode == 0, back.stdout[-2000:]
+    assert "user" in last_json(back.stdout)["changed_tables"]
+    deployment.values["database"] = {"type": "sqlite"}
+    deployment.values.pop("databaseAdminPassword")
+    client.wait_healthy()
+    [app] = containers_of(STACK, "app")
+    assert any(e.startswith("DATABASE_URL=sqlite") for e in app["Config"]["Env"])
+    admin = client.token(admin_email, deployment.admin_password)
+    ann = client.token("ann@example.com", PASSWORDS["ann@example.com"])
+    assert snapshot(client, admin, ann, before["file_id"])["messages"] == before["messages"]
+    assert client.signup("intruder2@example.com").status_code in (400, 401, 403)
+    # The server database is kept (never dropped), its record says rolled back.
+    assert pg_sql("SELECT state FROM owui_move_record", DATABASE) == [("rolled-back",)]
+    deployment.preview(expect_no_changes=True)
+    print(f"python {sys.version.split()[0]}")
