@@ -15,7 +15,7 @@ from tests.browser.flows import Target, chromium_path, launch, server_key_pin
 from tests.browser.isolated_net import isolated_executable
 from tests.e2e.checks import Client
 from tests.e2e.conftest import docker_engine  # noqa: F401  (the fixture, shared with tests/e2e)
-from tests.e2e.harness import RealDeployment, containers_of, docker
+from tests.e2e.harness import RealDeployment, containers_of, remove_stack
 from tests.prerequisites import unavailable
 
 
@@ -79,10 +79,7 @@ def browsers(aio, playwright) -> Iterator[Browsers]:
 def cleanup_stack(stack: str, network: str, volume: str, database: Optional[str] = None) -> None:
     """Remove what a stack left: containers, network, data volume, and its PostgreSQL database
     and role on the test server (scripts/db-servers) when it had one."""
-    for container in containers_of(stack, all_states=True):
-        docker("rm", "-f", container["Id"], check=False)
-    docker("network", "rm", network, check=False)
-    docker("volume", "rm", "-f", volume, check=False)
+    remove_stack(stack, network, volume)
     if database:
         pg_admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         pg_admin_sql(f'DROP ROLE IF EXISTS "{database}"')

@@ -114,3 +114,12 @@ def containers_of(stack: str, role: Optional[str] = None, all_states: bool = Fal
         filters += ["--filter", f"label=openwebui.role={role}"]
     ids = docker("ps", "-q", *(["-a"] if all_states else []), *filters).split()
     return json.loads(docker("inspect", *ids)) if ids else []
+
+
+def remove_stack(stack: str, network: str, *volumes: str) -> None:
+    """Remove what a deployment of `stack` left on the daemon: its containers (any state), network and volumes."""
+    for container in containers_of(stack, all_states=True):
+        docker("rm", "-f", container["Id"], check=False)
+    docker("network", "rm", network, check=False)
+    if volumes:
+        docker("volume", "rm", "-f", *volumes, check=False)

@@ -20,7 +20,7 @@ import pytest
 from deploy.stack import DeployError
 from tests.conftest import stack_config
 from tests.e2e.checks import Client, handshake, websocket_upgrade
-from tests.e2e.harness import RealDeployment, containers_of, docker
+from tests.e2e.harness import RealDeployment, containers_of, docker, remove_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -64,10 +64,7 @@ def dev(docker_engine, tmp_path_factory):
 
 
 def _cleanup() -> None:
-    for container in containers_of(STACK, all_states=True):
-        docker("rm", "-f", container["Id"], check=False)
-    docker("network", "rm", "openwebui-dev-e2e", check=False)
-    docker("volume", "rm", "-f", VOLUME, check=False)
+    remove_stack(STACK, "openwebui-dev-e2e", VOLUME)
 
 
 def test_https_health_verified_with_stack_ca(dev):

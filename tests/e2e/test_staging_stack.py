@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import stack_config
 from tests.e2e.checks import Client
-from tests.e2e.harness import RealDeployment, containers_of, docker
+from tests.e2e.harness import RealDeployment, containers_of, remove_stack
 from tests.prerequisites import require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
@@ -40,10 +40,7 @@ def admin_sql(sql: str, database: str = "postgres") -> list[tuple]:
 
 
 def _cleanup() -> None:
-    for container in containers_of(STACK, all_states=True):
-        docker("rm", "-f", container["Id"], check=False)
-    docker("network", "rm", "openwebui-staging-e2e", check=False)
-    docker("volume", "rm", "-f", "openwebui-staging-e2e-data", check=False)
+    remove_stack(STACK, "openwebui-staging-e2e", "openwebui-staging-e2e-data")
     admin_sql(f'DROP DATABASE IF EXISTS "{DATABASE}"')
     admin_sql(f'DROP ROLE IF EXISTS "{DATABASE}"')
 

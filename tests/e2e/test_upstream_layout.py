@@ -25,7 +25,7 @@ import requests
 
 from tests.conftest import stack_config
 from tests.e2e.checks import Client
-from tests.e2e.harness import RealDeployment, containers_of, docker
+from tests.e2e.harness import RealDeployment, containers_of, docker, remove_stack
 from tests.security import cis_inspect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
@@ -47,11 +47,8 @@ ALICE = {"name": "Alice", "email": "alice@example.com", "password": "Alice-passw
 
 
 def _cleanup() -> None:
-    for container in containers_of(STACK, all_states=True):
-        docker("rm", "-f", container["Id"], check=False)
-    docker("rm", "-f", ROOT_CONTAINER, check=False)
-    docker("network", "rm", NETWORK, check=False)
-    docker("volume", "rm", "-f", FRESH_VOLUME, ROOT_VOLUME, check=False)
+    docker("rm", "-f", ROOT_CONTAINER, check=False)  # not the stack's: it holds ROOT_VOLUME
+    remove_stack(STACK, NETWORK, FRESH_VOLUME, ROOT_VOLUME)
 
 
 @pytest.fixture(scope="module")
