@@ -4,7 +4,6 @@ and the stacks it runs against (deployed through tests/e2e/harness.py, removed a
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from tests.browser.isolated_net import isolated_executable
 from tests.e2e.checks import Client
 from tests.e2e.conftest import docker_engine  # noqa: F401  (the fixture, shared with tests/e2e)
 from tests.e2e.harness import RealDeployment, containers_of, remove_stack
+from tests.engine.servers import pg_from_env
 from tests.prerequisites import unavailable
 
 
@@ -81,21 +81,9 @@ def cleanup_stack(stack: str, network: str, volume: str, database: Optional[str]
     and role on the test server (scripts/db-servers) when it had one."""
     remove_stack(stack, network, volume)
     if database:
-        pg_admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        pg_admin_sql(f'DROP ROLE IF EXISTS "{database}"')
-
-
-def pg_admin_sql(sql: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", user="owui_admin", password=pg_admin_password(),
-                                  dbname="postgres", connect_timeout=5)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        connection.close()
+        server = pg_from_env()
+        server.run(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        server.run(f'DROP ROLE IF EXISTS "{database}"')
 
 
 def deploy(stack: str, values: dict[str, Any], tmp_path_factory: Any,
@@ -119,9 +107,6 @@ def deploy(stack: str, values: dict[str, Any], tmp_path_factory: Any,
     print(f"{stack}: deployed and healthy in {deployment.deploy_seconds:.1f}s")
     return deployment
 
-
-def pg_admin_password() -> str:
-    return os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin")
 
 
 def add_users(deployment: RealDeployment, count: int, prefix: str) -> list[tuple[str, str]]:

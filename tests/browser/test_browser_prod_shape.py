@@ -15,10 +15,11 @@ import time
 import pytest
 import requests
 
-from tests.browser.conftest import cleanup_stack, deploy, pg_admin_password
+from tests.browser.conftest import cleanup_stack, deploy
 from tests.browser.flows import Journey
 from tests.conftest import stack_config
 from tests.e2e.harness import containers_of, docker
+from tests.engine.servers import pg_from_env
 from tests.prerequisites import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
@@ -37,7 +38,7 @@ def prod(docker_engine, tmp_path_factory):
         "environment": "staging",
         "publicUrl": f"https://localhost:{HTTPS_PORT}",
         "replicas": 2,
-        "databaseAdminPassword": pg_admin_password(),
+        "databaseAdminPassword": pg_from_env().admin_password,
         "database": {**values["database"], "name": DATABASE, "user": DATABASE},
         "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT},
         "network": {"subnet": "172.30.142.0/24", "name": NETWORK},

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import cleanup_stack, deploy, pg_admin_password
+from tests.browser.conftest import cleanup_stack, deploy
 from tests.browser.flows import Journey
 from tests.conftest import stack_config
+from tests.engine.servers import pg_from_env
 from tests.prerequisites import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
@@ -25,7 +26,7 @@ def staging(docker_engine, tmp_path_factory):
     values.update({
         "environment": "staging",
         "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "databaseAdminPassword": pg_admin_password(),
+        "databaseAdminPassword": pg_from_env().admin_password,
         "database": {**values["database"], "name": DATABASE, "user": DATABASE},
         "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT},
         "network": {"subnet": "172.30.141.0/24", "name": NETWORK},

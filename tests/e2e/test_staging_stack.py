@@ -7,7 +7,6 @@ a one-shot container, and starts the app behind nginx.
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from tests.conftest import stack_config
 from tests.e2e.checks import Client
 from tests.e2e.harness import RealDeployment, containers_of, remove_stack
+from tests.engine.servers import pg_from_env
 from tests.prerequisites import require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
@@ -22,27 +22,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 STACK = "staging-e2e"
 HTTPS_PORT, HTTP_PORT = 19443, 19080
 DATABASE = "openwebui_e2e_staging"
-ADMIN_PASSWORD = os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin")
-
-
-def admin_sql(sql: str, database: str = "postgres") -> list[tuple]:
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", user="owui_admin", password=ADMIN_PASSWORD,
-                                  dbname=database, connect_timeout=5)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall() if cursor.description else []
-    finally:
-        connection.close()
+# scripts/db-servers' PostgreSQL, administered from this machine.
+SERVER = pg_from_env()
 
 
 def _cleanup() -> None:
     remove_stack(STACK, "openwebui-staging-e2e", "openwebui-staging-e2e-data")
-    admin_sql(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-    admin_sql(f'DROP ROLE IF EXISTS "{DATABASE}"')
+    SERVER.run(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    SERVER.run(f'DROP ROLE IF EXISTS "{DATABASE}"')
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +40,7 @@ def staging(docker_engine, tmp_path_factory):
     values.update({
         "environment": "staging",
         "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "databaseAdminPassword": ADMIN_PASSWORD,
+        "databaseAdminPassword": SERVER.admin_password,
         "database": {**values["database"], "name": DATABASE, "user": DATABASE},
         "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT},
         "network": {"subnet": "172.30.120.0/24", "name": "openwebui-staging-e2e"},
@@ -79,16 +66,16 @@ def staging(docker_engine, tmp_path_factory):
 def test_app_serves_https_and_runs_on_postgresql(staging):
     assert staging.client.get("/health/db").status_code == 200
     assert staging.client.signin(staging.admin_email, staging.admin_password).status_code == 200
-    users = admin_sql('SELECT email, role FROM "user"', DATABASE)
+    users = SERVER.run('SELECT email, role FROM "user"', dbname=DATABASE)
     assert ("admin@example.com", "admin") in users
 
 
 def test_database_owned_by_app_role_and_closed_to_public(staging):
-    owner, encoding = admin_sql(
+    owner, encoding = SERVER.run(
         "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding) FROM pg_database "
         f"WHERE datname = '{DATABASE}'")[0]
     assert owner == DATABASE and encoding == "UTF8"
-    public = admin_sql(f"SELECT has_database_privilege('public', '{DATABASE}', 'CONNECT')")
+    public = SERVER.run(f"SELECT has_database_privilege('public', '{DATABASE}', 'CONNECT')")
     assert public == [(False,)]
 
 
@@ -122,7 +109,7 @@ def test_destroy_keeps_database_and_new_deploy_finds_data(staging):
     assert created.status_code == 200, created.text
     staging.destroy()
     assert containers_of(STACK, all_states=True) == []
-    assert admin_sql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'") == [(1,)]
+    assert SERVER.run(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'") == [(1,)]
     staging.up()
     staging.ca_file.write_text(staging.ca_certificate)
     staging.client.wait_healthy()

@@ -33,8 +33,8 @@ class Pg:
         conn.autocommit = True
         return conn
 
-    def run(self, statement: Any, params: tuple = ()) -> list[tuple]:
-        with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
+    def run(self, statement: Any, params: tuple = (), dbname: str = "postgres") -> list[tuple]:
+        with contextlib.closing(self.connect(dbname=dbname)) as conn, conn.cursor() as cur:
             cur.execute(statement, params)
             return cur.fetchall() if cur.description else []
 

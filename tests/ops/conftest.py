@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+from tests.engine.servers import my_settings, pg_settings, unique  # noqa: E402
 from tests.ops.fakestack import FakeStack, docker, quote, write_env_file  # noqa: E402
 from tests.prerequisites import unavailable  # noqa: E402
 
@@ -162,11 +163,9 @@ class PgAdmin:
     def __init__(self) -> None:
         import psycopg2
 
-        self.params = dict(host=os.environ.get("OWUI_TEST_PG_HOST", "127.0.0.1"),
-                           port=int(os.environ.get("OWUI_TEST_PG_PORT", "5432")),
-                           user=os.environ.get("OWUI_TEST_PG_ADMIN_USER", "owui_admin"),
-                           password=os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin"),
-                           dbname="postgres", connect_timeout=5)
+        server = pg_settings()
+        self.params = dict(host=server["host"], port=server["port"], user=server["admin_user"],
+                           password=server["admin_password"], dbname="postgres", connect_timeout=5)
         try:
             psycopg2.connect(**self.params).close()
         except psycopg2.Error as exc:
@@ -197,8 +196,7 @@ class PgAdmin:
     def new(self) -> ServerDatabase:
         from psycopg2 import sql
 
-        db = ServerDatabase("postgresql", f"owui_t_{secrets.token_hex(4)}", f"owui_t_{secrets.token_hex(4)}",
-                            PG_PASSWORD, self)
+        db = ServerDatabase("postgresql", unique(), unique(), PG_PASSWORD, self)
         self.run(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(db.user), sql.Literal(db.password)))
         self.create(db)
         return db
@@ -214,11 +212,9 @@ class MyAdmin:
     def __init__(self) -> None:
         import pymysql
 
-        self.params = dict(host=os.environ.get("OWUI_TEST_MYSQL_HOST", "127.0.0.1"),
-                           port=int(os.environ.get("OWUI_TEST_MYSQL_PORT", "3306")),
-                           user=os.environ.get("OWUI_TEST_MYSQL_ADMIN_USER", "owui_admin"),
-                           password=os.environ.get("OWUI_TEST_MYSQL_ADMIN_PASSWORD", "owui-test-admin"),
-                           connect_timeout=5, autocommit=True, charset="utf8mb4")
+        server = my_settings()
+        self.params = dict(host=server["host"], port=server["port"], user=server["admin_user"],
+                           password=server["admin_password"], connect_timeout=5, autocommit=True, charset="utf8mb4")
         try:
             pymysql.connect(**self.params).close()
         except pymysql.Error as exc:
@@ -243,8 +239,7 @@ class MyAdmin:
         self.run((f"DROP DATABASE IF EXISTS `{db.name}`", ()))
 
     def new(self) -> ServerDatabase:
-        db = ServerDatabase("mysql", f"owui_t_{secrets.token_hex(4)}", f"owui_t_{secrets.token_hex(4)}",
-                            MY_PASSWORD, self)
+        db = ServerDatabase("mysql", unique(), unique(), MY_PASSWORD, self)
         self.run(("CREATE USER %s@'%%' IDENTIFIED BY %s", (db.user, db.password)))
         self.create(db)
         return db
