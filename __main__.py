@@ -17,6 +17,8 @@ from components.proxy import NginxConfigArgs, Proxy, ProxyArgs
 from components.redis import Redis, RedisArgs
 from components.secrets import Secrets, SecretsArgs
 from components.stack_config import read_stack_settings
+from components.swarm_network import SwarmFoundation, SwarmFoundationArgs
+from components.swarm_stack import SwarmStack, SwarmStackArgs
 from components.volume_owner import VolumeOwner, VolumeOwnerArgs
 from components.webui import WebUI, WebUIArgs
 from owui_ops import dockerhost
@@ -65,12 +67,21 @@ secrets = Secrets("secrets", SecretsArgs(
     database_after=(database_guard.resource,),
     with_redis_password=settings.redis_enabled,
 ))
-foundation = Foundation("foundation", FoundationArgs(
-    stack=settings.stack, subnet=settings.network.subnet, ip_range=settings.network.dynamic_range,
-    network_name=settings.network.name or f"openwebui-{settings.stack}",
-    volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
-    delete_data_on_destroy=settings.storage.delete_data_on_destroy,
-), on_docker_host)
+if settings.target == "swarm":
+    # An encrypted, attachable overlay network (the one-shot steps attach to it) and the data volume.
+    foundation = SwarmFoundation("swarm-foundation", SwarmFoundationArgs(
+        stack=settings.stack, network_name=settings.network.name or f"openwebui-{settings.stack}",
+        subnet=settings.swarm.subnet,
+        volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
+        delete_data_on_destroy=settings.storage.delete_data_on_destroy,
+    ), on_docker_host)
+else:
+    foundation = Foundation("foundation", FoundationArgs(
+        stack=settings.stack, subnet=settings.network.subnet, ip_range=settings.network.dynamic_range,
+        network_name=settings.network.name or f"openwebui-{settings.stack}",
+        volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
+        delete_data_on_destroy=settings.storage.delete_data_on_destroy,
+    ), on_docker_host)
 app_image = image("app-image", settings.image)
 # The data volume becomes the app user's before anything mounts it as that user: upstream's image
 # leaves it root's (components/volume_owner.py). The layout is read from the image at deploy time.
@@ -98,56 +109,85 @@ migration = Migration("migration", MigrationArgs(
     docker_env=step_docker_env, depends_on=[app_image, volume_owner, *database.resources],
 ))
 
-# 4. Redis when there is more than one app process.
-redis = None
-if settings.redis_enabled:
-    redis = Redis("redis", RedisArgs(
-        profile=profile("redis", settings.redis.image, "1000:1000",
-                        ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG']),
-        image_name=image("redis-image", settings.redis.image).image_id,
-        network_name=foundation.network_name, password=secrets.redis_password,
-    ), on_docker_host)
-
-# 5. The app, after the migration (and Redis).
-webui = WebUI("webui", WebUIArgs(
-    profile=profile("app", settings.image, "1000:1000",
-                    app_process.HEALTH_COMMAND, health_start_period="2m0s"),
-    image_name=app_image.image_id, replicas=settings.replicas,
-    entrypoint=app_process.ENTRYPOINT, command=app_process.COMMAND,
-    network_name=foundation.network_name, volume_name=foundation.volume_name,
-    settings=app_settings(settings),
-    secret_settings=app_secret_settings(
-        webui_secret_key=secrets.webui_secret_key, oauth_session_key=secrets.oauth_session_key,
-        database_url=database.url, admin_password=secrets.admin_password,
-        redis_url=redis.url if redis else None),
-    depends_on=[migration, *([redis] if redis else [])],
-    read_only_files=[settings.database.ssl_ca_file] if settings.database.ssl_ca_file else [],
-), on_docker_host)
-
-# 6. nginx: TLS termination, the only published ports.
+# 4-6. The certificate; then Redis (when needed), the app and nginx: containers on one daemon, or services on a
+# swarm (components/swarm_stack.py: secrets as Docker secret files, rolling start-first updates).
 certificate = TlsCertificate("tls", TlsCertificateArgs(
     hostname=settings.hostname, mode=settings.tls.mode, validity_days=settings.tls.validity_days,
     certificate_pem=settings.tls_certificate,
     private_key_pem=secret(plain_secrets.tls_private_key) if plain_secrets.tls_private_key else None,
 ))
-proxy = Proxy("proxy", ProxyArgs(
-    profile=profile("proxy", settings.proxy.image, "101:101",
-                    ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/"]),
-    image_name=image("proxy-image", settings.proxy.image).image_id,
-    nginx=NginxConfigArgs(
-        server_name=settings.hostname, public_port=settings.public_port,
-        tls_profile=settings.tls.profile,
-        client_max_body_size=settings.proxy.client_max_body_size,
-        auth_rate_per_minute=settings.proxy.auth_rate_per_minute,
-        auth_burst=settings.proxy.auth_burst,
-        read_timeout_seconds=settings.proxy.read_timeout_seconds,
-        hsts_max_age=settings.proxy.hsts_max_age),
-    network_name=foundation.network_name, proxy_ip=settings.network.proxy_ip,
-    bind_ip=settings.proxy.bind_ip, http_port=settings.proxy.http_port,
-    https_port=settings.proxy.https_port,
-    certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,
-    depends_on=[webui],
-), on_docker_host)
+nginx_settings = NginxConfigArgs(
+    server_name=settings.hostname, public_port=settings.public_port,
+    tls_profile=settings.tls.profile,
+    client_max_body_size=settings.proxy.client_max_body_size,
+    auth_rate_per_minute=settings.proxy.auth_rate_per_minute,
+    auth_burst=settings.proxy.auth_burst,
+    read_timeout_seconds=settings.proxy.read_timeout_seconds,
+    hsts_max_age=settings.proxy.hsts_max_age)
+app_profile = profile("app", settings.image, "1000:1000", app_process.HEALTH_COMMAND, health_start_period="2m0s")
+proxy_profile = profile("proxy", settings.proxy.image, "101:101",
+                        ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/"])
+redis_profile = profile("redis", settings.redis.image, "1000:1000",
+                        ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'])
+if settings.target == "swarm":
+    swarm_stack = SwarmStack("swarm", SwarmStackArgs(
+        stack=settings.stack, network_id=foundation.network_id, volume_name=foundation.volume_name,
+        app=app_profile, app_image=settings.image, app_command=[*app_process.ENTRYPOINT, *app_process.COMMAND],
+        replicas=settings.replicas,
+        # nginx's tasks have no fixed address on a swarm: the app trusts forwarded headers from the overlay
+        # network, which only the stack's services and steps join.
+        app_settings={**app_settings(settings), "FORWARDED_ALLOW_IPS": settings.swarm.subnet},
+        app_secret_settings=app_secret_settings(
+            webui_secret_key=secrets.webui_secret_key, oauth_session_key=secrets.oauth_session_key,
+            database_url=database.url, admin_password=secrets.admin_password, redis_url=None),
+        proxy=proxy_profile, proxy_image=settings.proxy.image, nginx=nginx_settings,
+        http_port=settings.proxy.http_port, https_port=settings.proxy.https_port,
+        certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,
+        redis=redis_profile if settings.redis_enabled else None,
+        redis_image=settings.redis.image if settings.redis_enabled else None,
+        redis_password=secrets.redis_password if settings.redis_enabled else None,
+        placement_constraints=settings.swarm.placement_constraints,
+        converge_timeout_seconds=settings.swarm.converge_timeout_seconds,
+        depends_on=[migration, app_image],
+    ), on_docker_host)
+    pulumi.export("appService", swarm_stack.app_service)
+else:
+    # 4. Redis when there is more than one app process.
+    redis = None
+    if settings.redis_enabled:
+        redis = Redis("redis", RedisArgs(
+            profile=redis_profile,
+            image_name=image("redis-image", settings.redis.image).image_id,
+            network_name=foundation.network_name, password=secrets.redis_password,
+        ), on_docker_host)
+
+    # 5. The app, after the migration (and Redis).
+    webui = WebUI("webui", WebUIArgs(
+        profile=app_profile,
+        image_name=app_image.image_id, replicas=settings.replicas,
+        entrypoint=app_process.ENTRYPOINT, command=app_process.COMMAND,
+        network_name=foundation.network_name, volume_name=foundation.volume_name,
+        settings=app_settings(settings),
+        secret_settings=app_secret_settings(
+            webui_secret_key=secrets.webui_secret_key, oauth_session_key=secrets.oauth_session_key,
+            database_url=database.url, admin_password=secrets.admin_password,
+            redis_url=redis.url if redis else None),
+        depends_on=[migration, *([redis] if redis else [])],
+        read_only_files=[settings.database.ssl_ca_file] if settings.database.ssl_ca_file else [],
+    ), on_docker_host)
+
+    # 6. nginx: TLS termination, the only published ports.
+    proxy = Proxy("proxy", ProxyArgs(
+        profile=proxy_profile,
+        image_name=image("proxy-image", settings.proxy.image).image_id,
+        nginx=nginx_settings,
+        network_name=foundation.network_name, proxy_ip=settings.network.proxy_ip,
+        bind_ip=settings.proxy.bind_ip, http_port=settings.proxy.http_port,
+        https_port=settings.proxy.https_port,
+        certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,
+        depends_on=[webui],
+    ), on_docker_host)
+    pulumi.export("appContainers", webui.container_names)
 
 # 6b. Scheduled backups of the database and the data directory (docs/operations.md).
 if settings.backup.enabled:
@@ -176,6 +216,5 @@ pulumi.export("caCertificate", certificate.ca_certificate_pem)
 pulumi.export("databaseRevision", migration.revision)
 pulumi.export("image", settings.image)
 pulumi.export("databaseType", settings.database.type)
-pulumi.export("appContainers", webui.container_names)
 pulumi.export("dataVolume", foundation.volume_name)
 pulumi.export("volumeOwnership", volume_owner.findings)

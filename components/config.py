@@ -799,7 +799,8 @@ class Settings(_Model):
             conflict(("replicas", "database.type"), "several replicas cannot share one SQLite file; use "
                      "database.type postgresql or mysql, or replicas: 1")
         if self.target == "docker" and self.swarm.model_fields_set:
-            conflict(("swarm", "target"), "swarm settings apply only to `target: swarm`; remove them or set "
+            given = tuple(f"swarm.{to_camel(name)}" for name in sorted(self.swarm.model_fields_set))
+            conflict((*given, "target"), "swarm settings apply only to `target: swarm`; remove them or set "
                      "target: swarm")
         if self.target == "swarm" and self.backup.enabled:
             conflict(("backup.enabled", "target"), "scheduled backups are containers on one daemon and do not "

@@ -91,3 +91,15 @@ def nano_to_decimal(nano: int) -> str:
 def cpus_form(cpus: float | str) -> str:
     """`cpus` as the provider reads it back (what the program must send)."""
     return nano_to_decimal(int(round(float(cpus) * 1e9)))
+
+
+def short_dur(ns: int) -> str:
+    """How a swarm service's durations read back (row W3; terraform-provider-docker v4.5.0
+    resource_docker_service_structures.go `shortDur`): Duration.String() without a trailing "0s" after minutes
+    or "0m" after hours: "1m", "1m30s", "1h", "1h0m30s", "0s"."""
+    text = format_ns(int(ns))
+    if text.endswith("m0s"):
+        text = text[:-2]
+    if text.endswith("h0m"):
+        text = text[:-2]
+    return text

@@ -84,6 +84,18 @@ def property_diff(olds: Props, news: Props, properties: Sequence[str], force_new
                 delete_before_replace=delete_before_replace)
 
 
+def without_ignored(diff: Diff, ignore_changes: Sequence[str]) -> Diff:
+    """B9: the bridge drops the attribute diffs under the resource's ignoreChanges paths from the provider's diff
+    (the engine also copies the old inputs over, but Diff compares the new inputs with the recorded *outputs*).
+    Whole top-level properties only: a nested path (`a.b`) is not applied here (the program ignores none)."""
+    ignored = {path for path in ignore_changes if "." not in path and "[" not in path}
+    if not ignored:
+        return diff
+    return Diff(changed=[n for n in diff.changed if n not in ignored],
+                replaces=[n for n in diff.replaces if n not in ignored],
+                delete_before_replace=diff.delete_before_replace)
+
+
 class ResourceType:
     """One resource token of a double. Override what the upstream provider does; the defaults are no-ops."""
 
@@ -175,6 +187,7 @@ class Servicer(provider_pb2_grpc.ResourceProviderServicer):
         rtype = self._type(request.urn, context)
         result = self._guard(context, lambda: rtype.diff(request.id, to_dict(request.olds), to_dict(request.news),
                                                          to_dict(request.old_inputs)))
+        result = without_ignored(result, list(request.ignoreChanges))
         return provider_pb2.DiffResponse(
             changes=provider_pb2.DiffResponse.DIFF_SOME if result.changed else provider_pb2.DiffResponse.DIFF_NONE,
             diffs=result.changed, replaces=result.replaces,

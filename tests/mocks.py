@@ -43,8 +43,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["result"] = "Pw1" + "x" * (int(args.inputs.get("length", 16)) - 3)
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = "sha256:" + "1" * 64
-        elif args.typ == "docker:index/container:Container":
-            outputs.setdefault("name", f"{args.name}-0000")
+        elif args.typ in ("docker:index/container:Container", "docker:index/service:Service",
+                          "docker:index/secret:Secret", "docker:index/serviceConfig:ServiceConfig"):
+            outputs.setdefault("name", f"{args.name}-0000")  # the provider's autoname (row B2)
         elif args.typ == "command:local:Command":
             outputs["stdout"] = json.dumps({"current": "0bd252b206fb", "heads": ["0bd252b206fb"],
                                             "up_to_date": True})

@@ -22,7 +22,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from components.docker_forms import format_ns, parse
+from components.docker_forms import parse, short_dur
 from plugins.docker.cli import api
 from plugins.docker.container import with_defaults
 from plugins.protocol import DEFAULTS_KEY, UNKNOWN, Diff, InitFailed, Props, ResourceType, autonamed
@@ -91,8 +91,18 @@ def service_check(name: str, news: Props, olds: Props, random_seed: bytes) -> Pr
 
 
 # -- Diff -----------------------------------------------------------------------------------------------------
+def _normal(value: Any) -> Any:
+    """A set element without its zero values (absent and zero are the same to the SDK): the key to pair old and
+    new elements by."""
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if not _empty(v) and k != DEFAULTS_KEY}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return value
+
+
 def _canonical_set(items: list[Any]) -> list[Any]:
-    return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    return sorted(items, key=lambda item: json.dumps(_normal(item), sort_keys=True))
 
 
 def _empty(value: Any) -> bool:
@@ -289,16 +299,6 @@ def service_spec(inputs: Props) -> Props:
 
 
 # -- read-back forms (flatten*) -------------------------------------------------------------------------------
-def short_dur(ns: int) -> str:
-    """shortDur: Go's Duration.String() without a trailing "0s" after minutes or "0m" after hours."""
-    text = format_ns(int(ns))
-    if text.endswith("m0s"):
-        text = text[:-2]
-    if text.endswith("h0m"):
-        text = text[:-2]
-    return text
-
-
 def _label_set(labels: dict[str, str] | None) -> list[dict[str, str]]:
     return [{"label": k, "value": v} for k, v in sorted((labels or {}).items())]
 

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from components.docker_forms import short_dur
 from plugins.docker import cli
 from plugins.docker.network import Network
 from plugins.docker.secret import Secret, ServiceConfig
-from plugins.docker.service import Service, _flatten_mount, service_diff, short_dur
-from plugins.protocol import CheckFailed, InitFailed
+from plugins.docker.service import Service, _flatten_mount, service_diff
+from plugins.protocol import CheckFailed, InitFailed, without_ignored
 from tests.swarm_node import load_image, node_docker, swarm_host
 
 pytestmark = pytest.mark.docker
@@ -137,8 +138,15 @@ def test_w7_update_in_place_keeps_the_id_and_start_first_overlaps(swarm: list, t
     assert service_diff(state, changed).replaces == []
     new_state = SERVICE.update(service_id, state, changed, inputs, 0)
     assert new_state["id"] == service_id and new_state["taskSpec"]["containerSpec"]["env"]["A"] == "2"
+    # the wait ends when every slot's newest task runs: the swarm may still be in its monitor period ("updating")
     live = json.loads(node_docker("service", "inspect", service_id).stdout)[0]
-    assert live["UpdateStatus"]["State"] == "completed" and live["Spec"]["UpdateConfig"]["Order"] == "start-first"
+    assert live["UpdateStatus"]["State"] in ("updating", "completed")
+    assert live["Spec"]["UpdateConfig"]["Order"] == "start-first"
+    deadline = time.monotonic() + 60
+    while live["UpdateStatus"]["State"] != "completed" and time.monotonic() < deadline:
+        time.sleep(1)
+        live = json.loads(node_docker("service", "inspect", service_id).stdout)[0]
+    assert live["UpdateStatus"]["State"] == "completed"
     SERVICE.delete(service_id, new_state, 0)
     assert node_docker("service", "inspect", service_id, check=False).returncode != 0
 
@@ -206,8 +214,50 @@ def test_n9_overlay_options_read_back_with_the_vxlan_id_replace_on_every_diff(sw
     assert "com.docker.network.driver.overlay.vxlanid_list" in state["options"]
     # the daemon's extra key is "removed" by the program's map: SDKv2 diffMap + ForceNew -> replace, every time
     assert NETWORK.diff(network_id, state, inputs, inputs).replaces == ["options"]
-    # left out, the Computed options are no change (the program's ignore_changes=["options"] does this for us)
+    # left out, the Computed options are no change
     assert NETWORK.diff(network_id, state, {k: v for k, v in inputs.items() if k != "options"}, inputs).changed == []
+    # B9: ignoreChanges reaches the bridge's Diff, which drops those attribute diffs (what the program relies on)
+    assert without_ignored(NETWORK.diff(network_id, state, inputs, inputs), ["options"]).replaces == []
     found = json.loads(node_docker("network", "inspect", network_id).stdout)[0]
     assert found["Attachable"] is True and found["Driver"] == "overlay"
     NETWORK.delete(network_id, state, 0)
+
+
+def test_w3_a_full_spec_with_networks_mounts_secrets_and_configs_settles(swarm: list, tiny_image: str) -> None:
+    network_id, network_state = NETWORK.create("n", NETWORK.check("n", {
+        "name": "owui-double-ov2", "driver": "overlay", "attachable": True}, {}, b""), 0)
+    swarm.append(("network", network_id))
+    secret_id, secret_state = SECRET.create("s", SECRET.check("s", {"data": B64(b"x").decode()}, {}, b"w3s"), 0)
+    swarm.append(("secret", secret_id))
+    config_id, config_state = CONFIG.create("c", CONFIG.check("c", {"dataRaw": "hello"}, {}, b"w3c"), 0)
+    swarm.append(("config", config_id))
+    inputs = SERVICE.check("svc", {"name": "owui-double-svc-full", "labels": [{"label": "a", "value": "b"}],
+        "taskSpec": {"containerSpec": {
+            "image": tiny_image, "commands": ["sleep", "600"], "user": "1000", "readOnly": True,
+            "capDrops": ["ALL"], "env": {"A": "1"}, "labels": [{"label": "a", "value": "b"}],
+            "mounts": [{"target": "/tmp", "type": "tmpfs", "tmpfsOptions": {"sizeBytes": 1000000, "mode": 0o777}},
+                       {"target": "/d", "source": "owui-double-vol-w3", "type": "volume"}],
+            "secrets": [{"secretId": secret_id, "secretName": secret_state["name"], "fileName": "pw",
+                         "fileUid": "1000", "fileGid": "1000", "fileMode": 0o400}],
+            "configs": [{"configId": config_id, "configName": config_state["name"], "fileName": "/run/configs/c",
+                         "fileUid": "1000", "fileGid": "1000", "fileMode": 0o444}],
+            "stopGracePeriod": "30s",
+            "healthcheck": {"tests": ["CMD", "true"], "interval": "5s", "timeout": "5s", "retries": 6,
+                            "startPeriod": "2m"}},
+            "resources": {"limits": {"nanoCpus": 10**9, "memoryBytes": 256 * 2**20}},
+            "restartPolicy": {"condition": "on-failure", "delay": "5s", "maxAttempts": 5, "window": "2m"},
+            "placement": {"constraints": ["node.role == manager"]},
+            "networksAdvanceds": [{"id": network_id, "aliases": ["full"]}],
+            "logDriver": {"name": "json-file", "options": {"max-size": "10m"}}},
+        "mode": {"replicated": {"replicas": 1}}, "endpointSpec": {"mode": "dnsrr"},
+        "updateConfig": {"order": "start-first", "failureAction": "rollback"}}, {}, b"")
+    service_id, state = SERVICE.create("svc", inputs, 0)
+    swarm.append(("service", service_id))
+    # the network attachment reads back by ID with empty driverOpts, mounts in the daemon's order with zero values:
+    # none of it is a change
+    assert state["taskSpec"]["networksAdvanceds"] == [{"id": network_id, "driverOpts": [], "aliases": ["full"]}]
+    assert service_diff(state, inputs).changed == []
+    # a network given by name reads back as its ID: a replacement on every up (W3)
+    by_name = json.loads(json.dumps(inputs))
+    by_name["taskSpec"]["networksAdvanceds"] = [{"name": "owui-double-ov2", "aliases": ["full"]}]
+    assert service_diff(state, by_name).replaces == ["taskSpec"]
