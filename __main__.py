@@ -185,7 +185,10 @@ else:
         bind_ip=settings.proxy.bind_ip, http_port=settings.proxy.http_port,
         https_port=settings.proxy.https_port,
         certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,
-        depends_on=[webui],
+        # Behind the same gate as the app (a failed migration changes neither), but not behind the app itself:
+        # nginx resolves the app's alias per request (templates/nginx.conf: resolver, $app_upstream), so it
+        # starts and turns healthy while the app is still starting.
+        depends_on=[migration],
     ), on_docker_host)
     pulumi.export("appContainers", webui.container_names)
 
