@@ -181,11 +181,12 @@ def render(stack: str, values: dict[str, Any], *, volume: str, one_shot_migratio
     network = values["network"]
     subnet = network["subnet"]
     ip_range = NetworkSettings(subnet=subnet).dynamic_range  # the program's own address plan
-    proxy["depends_on"] = {"app": {"condition": "service_healthy"}}
     services: dict[str, Any] = {"app": app, "nginx": proxy}
     if one_shot_migration:
         services["migrate"] = _migration_service(app, mocks.commands["migration-upgrade"], backup_dir)
+        # As the program orders them: the app and nginx both behind the migration, nginx not behind the app.
         app["depends_on"] = {"migrate": {"condition": "service_completed_successfully"}}
+        proxy["depends_on"] = {"migrate": {"condition": "service_completed_successfully"}}
     else:
         app["environment"]["ENABLE_DB_MIGRATIONS"] = "true"
     document = {

@@ -185,9 +185,9 @@ def ratio(timings: Timings, a: str, b: str) -> str:
 
 NOTES = """\
 How to read it:
-- Docker runs the first health check one `interval` (5 s, components/hardening.py) after a container starts;
-  "healthy" is noticed at a multiple of it. The engine waits for the app to be healthy and then for nginx (both
-  `wait=True`) before `up` returns; compose waits for the app (depends_on: service_healthy), then starts nginx.
+- Docker runs the first health check one `interval` (app 5 s, nginx 2 s: components/config.py) after a container
+  starts; "healthy" is noticed at a multiple of it. The engine starts the app and nginx after the migration and
+  waits for both to be healthy (`wait=True`) before `up` returns; compose starts both after its migration service.
 - engine includes the one-shot steps: data-volume ownership (components/volume_owner.py) and migration
   (scripts/run-migration: a tools container for the backup directory and the ops volume, then one app-image
   container running `owui_ops migrate apply`: backup, upgrade, verify, config guard, status); "compose+migr" runs
