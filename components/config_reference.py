@@ -22,7 +22,8 @@ SECRET_NOTES = {
     "tlsPrivateKey": "PEM key of `tlsCertificate` (`tls.mode: provided`)",
     "registryPassword": "token for `registry` (e.g. a GHCR PAT with read:packages)",
     "backupEncryptionKey": "passphrase that encrypts backups (optional)",
-    "dockerSshKey": "OpenSSH private key (no passphrase) that logs in to `docker.host` when it is ssh://; deploy/ and `scripts/owui` hold it in an ssh-agent for the run only",
+    "dockerSshKey": "OpenSSH private key (no passphrase) that logs in to `docker.host` when it is ssh://; deploy/ "
+                    "and `scripts/owui` hold it in an ssh-agent for the run only",
 }
 
 
