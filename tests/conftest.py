@@ -20,6 +20,20 @@ from tests.mocks import run_program as _run_program  # noqa: E402
 
 NAMESPACE = "openwebui"
 
+# Every test below these directories needs what the marker says (`-m "not docker"` leaves them out); the ops
+# tests' PostgreSQL and MariaDB cases say realdb themselves.
+DIRECTORY_MARKERS = {"ops": pytest.mark.docker, "real": pytest.mark.realdb}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        path = Path(str(item.fspath))
+        if tests in path.parents:
+            marker = DIRECTORY_MARKERS.get(path.relative_to(tests).parts[0])
+            if marker is not None:
+                item.add_marker(marker)
+
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 

@@ -28,13 +28,6 @@ MY_PASSWORD = "p@ss:w/rd%#'\"\\ ?&=$(id)"
 SETUP = "scripts/setup --test-servers must provide it"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.docker)
-
-
 @dataclass(frozen=True)
 class Images:
     app: str

@@ -34,13 +34,6 @@ TLS_CA = os.environ.get("OWUI_TEST_TLS_CA", "/var/lib/owui-db-servers/tls/ca.pem
 SERVERS_HINT = "run scripts/db-servers before the tests"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.realdb)
-
-
 def configured(provider: Any, admin_password: str) -> Any:
     """Hand the provider its admin password the way the engine does: through configure() and stack config."""
     provider.configure(ConfigureRequest(Config({ADMIN_KEY: admin_password}, "openwebui")))
