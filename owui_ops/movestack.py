@@ -344,33 +344,42 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     view = EngineView(args.stack, project)
     stack = the_stack(args.stack, args, view, "server")
     env = {"SOURCE_DATABASE_URL": SQLITE_URL, "TARGET_DATABASE_URL": stack.app.env["DATABASE_URL"]}
-    stopped = stop_app(stack)
-    try:
+
+    def refusal(compared: dict[str, Any]) -> Fail:
+        return Fail(13, f"the {stack.database_type} database has writes made since the move, in "
+                        f"{', '.join(compared['changed_tables'])} (rows SQLite/server: "
+                        f"{', '.join(f'{n} {r[0]}/{r[1]}' for n, r in compared['rows'].items())}); going back to "
+                        f"SQLite would lose them. Nothing was changed. To go back anyway: scripts/owui move-database "
+                        f"{stack.name} --rollback --force (the server database is backed up first and kept)")
+
+    if not args.force:
+        # While the app serves: a refusal costs no downtime. The marking below compares again once it is stopped.
         code, compared, _ = run_movedb(stack, ["--verify-only"], env, "move-compare")
         if not isinstance(compared, dict):
-            raise Fail(code or 1, f"comparing the server with the SQLite file failed (exit {code})")
-        changed = compared["changed_tables"]
-        if changed and not args.force:
-            raise Fail(13, f"the {stack.database_type} database has writes made since the move, in "
-                           f"{', '.join(changed)} (rows SQLite/server: "
-                           f"{', '.join(f'{n} {r[0]}/{r[1]}' for n, r in compared['rows'].items())}); going back "
-                           f"to SQLite would lose them. Nothing was changed. To go back anyway: "
-                           f"scripts/owui move-database {stack.name} --rollback --force (the server database is "
-                           f"backed up first and kept)")
-        if changed:
+            die(code or 1, f"comparing the server with the SQLite file failed (exit {code}); nothing was changed")
+        if compared["changed_tables"]:
+            die(13, str(refusal(compared)))
+    stopped = stop_app(stack)
+    try:
+        if args.force:
             prepare_backup_dir(stack, stack.backup_dir)
             code, manifest = run_backup_tool(stack, ["run"], operation="backup")
             if code != 0 or not isinstance(manifest, dict):
                 raise Fail(code or 1, f"the backup of the {stack.database_type} database failed; nothing was changed")
-            say(f"WARNING: going back loses what was written on {stack.database_type} in {', '.join(changed)}; "
-                f"it is in backup {manifest['name']} and stays in the database")
-        code, marked, _ = run_movedb(stack, ["--verify-only", "--mark-rolled-back", *(["--force"] if changed else [])],
-                                     env, "move-rollback")
-        if code != 0 or not isinstance(marked, dict) or not marked.get("marked"):
+            say(f"backup of the {stack.database_type} database before going back: {manifest['name']}")
+        mark = ["--verify-only", "--mark-rolled-back", *(["--force"] if args.force else [])]
+        code, marked, _ = run_movedb(stack, mark, env, "move-rollback")
+        if not isinstance(marked, dict):
             raise Fail(code or 1, f"recording the rollback failed (exit {code})")
+        if not marked.get("marked"):
+            raise refusal(marked)
     except Fail as failure:
         start_again(stack, stopped, args.timeout)
         die(failure.code, str(failure))
+    changed = marked["changed_tables"]
+    if changed:
+        say(f"WARNING: going back loses what was written on {stack.database_type} since the move, in "
+            f"{', '.join(changed)}; it stays in the server database and its backup")
     report = {"stack": stack.name, "rolled_back": True, "changed_tables": changed, "record": marked["record"]}
     if args.up:
         say("setting openwebui:database.type to sqlite and running up")

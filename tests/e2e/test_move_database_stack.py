@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -207,6 +206,13 @@ def moved_stack(docker_engine, tmp_path_factory):
 
 def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) -> None:
     deployment, client = moved_stack, moved_stack.client
+    clock = time.monotonic()
+
+    def lap(what: str) -> None:
+        nonlocal clock
+        print(f"[{what}: {time.monotonic() - clock:.1f}s]")
+        clock = time.monotonic()
+
     admin_email = deployment.values["admin"]["email"]
     admin = client.token(admin_email, deployment.admin_password)
     before = seed(client, admin)
@@ -214,6 +220,7 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     serving = app_ids()
     stack_file = deployment.stack.work_dir / f"Pulumi.{STACK}.yaml"
 
+    lap("seed")
     # 1. The switch without a move: refused at preview with the command; nothing created or removed.
     deployment.values.update({"database": dict(PG_TARGET), "databaseAdminPassword": PG_ADMIN})
     with pytest.raises(DeployError) as refused:
@@ -224,6 +231,7 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     assert pg_sql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'") == []
     assert app_ids() == serving and client.get("/health").status_code == 200
 
+    lap("refused preview")
     # 2. The dry run against MariaDB names what it cannot hold, and creates nothing there.
     my_target = json.dumps({"type": "mysql", "host": "127.0.0.1", "port": 3306, "containerHost": "host.docker.internal",
                             "name": DATABASE, "user": DATABASE, "adminUser": "owui_admin", "sslMode": "disable",
@@ -238,6 +246,7 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     assert my_sql(f"SHOW DATABASES LIKE '{DATABASE}'") == []
     assert app_ids() == serving
 
+    lap("dry run")
     # 3. The move: backup first, the app stopped, the target created and migrated, every table verified.
     started = time.monotonic()
     moved = owui(deployment, "move-database", STACK, "--to", str(stack_file), "--backup-dir",
@@ -255,6 +264,7 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     assert pg_sql("SELECT stack, state FROM owui_move_record", DATABASE) == [(STACK, "moved")]
     assert all(c["State"]["Status"] == "exited" for c in containers_of(STACK, "app", all_states=True))
 
+    lap("move")
     # 4. `up` switches: the guard sees the move; the same data through the real app on PostgreSQL.
     deployment.up()
     client.wait_healthy()
@@ -269,18 +279,23 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     assert client.signup("intruder@example.com").status_code in (400, 401, 403)
     assert pg_sql("SELECT count(*) FROM chat_message", DATABASE) == [(12,)]
 
+    lap("switch + checks")
     # 5. Rollback: the sign-ins wrote to PostgreSQL, so it is refused, naming the tables; --force goes back.
     project = ("--project-dir", str(deployment.stack.work_dir))
+    [app] = containers_of(STACK, "app")
     refused_rollback = owui(deployment, "move-database", STACK, "--rollback", *project, "--backup-dir",
                             str(deployment.backups))
     assert refused_rollback.returncode == 13
     assert "writes made since the move" in refused_rollback.stderr and "user" in refused_rollback.stderr
     assert "--rollback --force" in refused_rollback.stderr
-    client.wait_healthy()  # the app serves again meanwhile
+    # Refused while the app serves: it was never stopped.
+    assert [c["State"]["StartedAt"] for c in containers_of(STACK, "app")] == [app["State"]["StartedAt"]]
+    lap("refused rollback")
     back = owui(deployment, "move-database", STACK, "--rollback", "--force", "--up", *project, "--backup-dir",
                 str(deployment.backups), "--json")
     assert back.returncode == 0, back.stdout[-2000:]
     assert "user" in last_json(back.stdout)["changed_tables"]
+    lap("forced rollback + up")
     deployment.values["database"] = {"type": "sqlite"}
     deployment.values.pop("databaseAdminPassword")
     client.wait_healthy()
@@ -292,5 +307,6 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     assert client.signup("intruder2@example.com").status_code in (400, 401, 403)
     # The server database is kept (never dropped), its record says rolled back.
     assert pg_sql("SELECT state FROM owui_move_record", DATABASE) == [("rolled-back",)]
+    lap("checks on sqlite")
     deployment.preview(expect_no_changes=True)
-    print(f"python {sys.version.split()[0]}")
+    lap("preview")
