@@ -833,6 +833,9 @@ class Settings(_Model):
         passes exactly that file), said here first and against the key."""
         rules = pack_rules(self.environment)
         problems: list[tuple[str, str]] = []
+        if self.target == "swarm" and self.replicas < rules.swarm_min_replicas:
+            problems.append(("replicas", f"{self.environment} on a swarm runs at least {rules.swarm_min_replicas} "
+                             f"app replicas ({rules.source}), so a failed task or node leaves one serving"))
         if self.environment == "prod" or not rules.allow_floating_tags:
             for key, ref in self.image_references().items():
                 parsed = parse_image_ref(ref)
@@ -893,6 +896,8 @@ class PackRules:
     jwt_max_seconds: float
     jwt_environments: tuple[str, ...]
     allowed_roles: tuple[str, ...]
+    # docker-service-require-min-replicas (policy/service_policies.py): the fewest app tasks of a swarm stack.
+    swarm_min_replicas: int = 1
 
 
 POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policy" / "config"
@@ -920,6 +925,7 @@ def pack_rules(environment: str) -> PackRules:
         jwt_max_seconds=duration_seconds(jwt_max) or float("inf"),
         jwt_environments=tuple(get("openwebui-bound-jwt-lifetime", "enforceInEnvironments", ["prod"])),
         allowed_roles=tuple(get("openwebui-restrict-default-user-role", "allowedRoles", ["pending", "user"])),
+        swarm_min_replicas=int(get("docker-service-require-min-replicas", "minReplicas", 1)),
     )
 
 

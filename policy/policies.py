@@ -11,11 +11,12 @@ from typing import Final
 from container_policies import CONTAINER_POLICIES
 from openwebui_policies import OPENWEBUI_POLICIES
 from pulumi_policy import Policy
+from service_policies import SERVICE_POLICIES
 from stack_policies import STACK_POLICIES
 
 PACK_NAME: Final = "openwebui-security"
 
-POLICIES: Final[list[Policy]] = [*CONTAINER_POLICIES, *OPENWEBUI_POLICIES, *STACK_POLICIES]
+POLICIES: Final[list[Policy]] = [*CONTAINER_POLICIES, *SERVICE_POLICIES, *OPENWEBUI_POLICIES, *STACK_POLICIES]
 
 
 def policy(name: str) -> Policy:

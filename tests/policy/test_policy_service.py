@@ -1,0 +1,124 @@
+"""The swarm service policies: the program's own services (prod on a swarm, under the shared mocks) pass every
+mandatory policy, and each service rule refuses what it is about."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import service_policies as sp
+from policy_helpers import pack_config, violations
+
+from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
+from tests.policy.analyzer import mandatory_violations
+
+SERVICE = sp.SERVICE
+MODE_POLICY = "docker-service-restrict-secret-file-mode"
+ROLLOUT_POLICY = "docker-service-require-start-first-updates"
+
+
+def declared(environment: str, tls_pair: dict[str, str], **overrides: Any) -> RecordingMocks:
+    secrets, secret_keys = stack_secrets(environment, tls_pair)
+    values = {**stack_config(environment), **secrets, "target": "swarm", **overrides}
+    values["backup"] = {**values.get("backup", {}), "enabled": False}
+    return run_program(environment, values, secret_keys)
+
+
+def services(mocks: RecordingMocks) -> dict[str, dict[str, Any]]:
+    found = {}
+    for resource in mocks.of_type(SERVICE):
+        labels = {item["label"]: item["value"] for item in resource.inputs.get("labels", [])}
+        found[labels["openwebui.role"]] = resource.inputs
+    return found
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_the_programs_services_pass_every_mandatory_policy(environment: str, tls_pair: dict[str, str]) -> None:
+    mocks = declared(environment, tls_pair)
+    assert set(services(mocks)) == ({"app", "proxy", "redis"} if environment == "prod" else {"app", "proxy"})
+    assert not mocks.of_type("docker:index/container:Container")
+    found = mandatory_violations([(r.typ, r.name, r.inputs) for r in mocks.resources], environment)
+    assert found == []
+
+
+@pytest.fixture()
+def app(tls_pair: dict[str, str]) -> dict[str, Any]:
+    return services(declared("prod", tls_pair))["app"]
+
+
+def _with(props: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    props = copy.deepcopy(props)
+    *parents, last = path.split(".")
+    target = props
+    for key in parents:
+        target = target.setdefault(key, {})
+    if value is None:
+        target.pop(last, None)
+    else:
+        target[last] = value
+    return props
+
+
+@pytest.mark.parametrize("validator,path,value,policy_config", [
+    (sp.validate_service_non_root, "taskSpec.containerSpec.user", "0:0", None),
+    (sp.validate_service_non_root, "taskSpec.containerSpec.user", None, None),
+    (sp.validate_service_read_only, "taskSpec.containerSpec.readOnly", False, None),
+    (sp.validate_service_capabilities, "taskSpec.containerSpec.capDrops", ["NET_RAW"], None),
+    (sp.validate_service_capabilities, "taskSpec.containerSpec.capAdds", ["SYS_ADMIN"], None),
+    (sp.validate_service_limits, "taskSpec.resources.limits.memoryBytes", None, None),
+    (sp.validate_service_limits, "taskSpec.resources", None, None),
+    (sp.validate_service_restart_policy, "taskSpec.restartPolicy.condition", "any",
+     "docker-service-bound-restart-policy"),
+    (sp.validate_service_restart_policy, "taskSpec.restartPolicy.maxAttempts", 0,
+     "docker-service-bound-restart-policy"),
+    (sp.validate_service_healthcheck, "taskSpec.containerSpec.healthcheck", None, None),
+    (sp.validate_service_secret_files, "taskSpec.containerSpec.secrets",
+     [{"secretId": "s", "fileName": "k", "fileUid": "1000", "fileMode": 0o444}], MODE_POLICY),
+    (sp.validate_service_secret_files, "taskSpec.containerSpec.secrets",
+     [{"secretId": "s", "fileName": "k", "fileUid": "0", "fileMode": 0o400}], MODE_POLICY),
+    (sp.validate_service_rolling_update, "updateConfig.order", "stop-first", ROLLOUT_POLICY),
+    (sp.validate_service_rolling_update, "updateConfig.failureAction", "pause",
+     "docker-service-require-start-first-updates"),
+    (sp.validate_service_rolling_update, "convergeConfig", None, "docker-service-require-start-first-updates"),
+    (sp.validate_service_min_replicas, "mode.replicated.replicas", 1, "docker-service-require-min-replicas"),
+])
+def test_each_rule_refuses_its_case(app: dict[str, Any], validator: Any, path: str, value: Any,
+                                    policy_config: str | None) -> None:
+    config = pack_config("prod", policy_config) if policy_config else None
+    assert violations(validator, app, resource_type=SERVICE, config=config) == []
+    assert violations(validator, _with(app, path, value), resource_type=SERVICE, config=config)
+
+
+@pytest.mark.parametrize("key,value", [
+    ("WEBUI_SECRET_KEY", "x" * 40), ("DATABASE_URL", "postgresql://u@db/x"), ("ADMIN_PASSWORD", "y" * 20),
+    ("SOME_URL", "redis://:hunter2hunter2@redis:6379/0"),
+])
+def test_no_secret_in_a_services_env(app: dict[str, Any], key: str, value: str) -> None:
+    env = {**app["taskSpec"]["containerSpec"]["env"], key: value}
+    assert violations(sp.validate_service_no_secret_in_env, app, resource_type=SERVICE) == []
+    found = violations(sp.validate_service_no_secret_in_env,
+                       _with(app, "taskSpec.containerSpec.env", env), resource_type=SERVICE)
+    assert found and value not in " ".join(found)  # the message never repeats the value
+
+
+def test_the_apps_secrets_are_file_paths(app: dict[str, Any]) -> None:
+    env = app["taskSpec"]["containerSpec"]["env"]
+    assert env["WEBUI_SECRET_KEY_FILE"] == "/run/secrets/webui_secret_key" and "WEBUI_SECRET_KEY" not in env
+    assert set(env["OWUI_FILE_ENV"].split()) >= {"WEBUI_SECRET_KEY", "DATABASE_URL", "WEBUI_ADMIN_PASSWORD",
+                                                  "REDIS_URL", "WEBSOCKET_REDIS_URL"}
+
+
+def test_min_replicas_is_two_in_prod_only(app: dict[str, Any]) -> None:
+    one = _with(app, "mode.replicated.replicas", 1)
+    assert violations(sp.validate_service_min_replicas, one, resource_type=SERVICE,
+                      config=pack_config("prod", "docker-service-require-min-replicas"))
+    assert violations(sp.validate_service_min_replicas, one, resource_type=SERVICE,
+                      config=pack_config("dev", "docker-service-require-min-replicas")) == []
+
+
+def test_one_replica_in_prod_on_a_swarm_is_refused_by_config_first(tls_pair: dict[str, str]) -> None:
+    import pulumi
+
+    with pytest.raises(pulumi.RunError, match=r"openwebui:replicas: prod on a swarm runs at least 2 app replicas"):
+        declared("prod", tls_pair, replicas=1, redis={"enabled": True})
