@@ -16,7 +16,7 @@ SCRIPT = ROOT / "scripts" / "remote-docker-host"
 
 @dataclass(frozen=True)
 class RemoteHost:
-    host: str          # ssh://owui-deploy@10.215.0.2
+    host: str          # ssh://owui-deploy@10.216.0.2
     host_key: str      # `ssh-ed25519 AAAA...`
     private_key: str   # the test's key (root's 0600 file)
     socket: str        # the remote dockerd's socket, for the test's own look at that daemon
