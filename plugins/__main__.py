@@ -24,7 +24,8 @@ def configure_docker(args: Props) -> None:
     # Unset: DOCKER_SSH_OPTS split on whitespace (KD internal/provider/provider.go `ssh_opts` DefaultFunc).
     ssh_opts = args.get("sshOpts") or os.environ.get("DOCKER_SSH_OPTS", "").split()
     cli.SSH_OPTS[:] = [str(o) for o in (json.loads(ssh_opts) if isinstance(ssh_opts, str) else ssh_opts)]
-    for auth in args.get("registryAuth") or []:
+    registry_auth = args.get("registryAuth") or []
+    for auth in json.loads(registry_auth) if isinstance(registry_auth, str) else registry_auth:
         if isinstance(auth, dict) and auth.get("address") and auth.get("username"):
             image.REGISTRY_AUTH[auth["address"]] = (auth["username"], auth.get("password", ""))
 
