@@ -175,3 +175,30 @@ def test_the_agent_holds_the_key_in_memory_only(keys):
                                 check=True)
         assert listed.stdout.split()[:2] == keys["public"].split()
     assert not directory.exists()
+
+
+def test_deploy_runs_an_agent_only_for_an_ssh_host(keys, tmp_path):
+    """deploy/ssh_identity.py: the stack file's docker.host decides; the key is asked for only then."""
+    from deploy import ssh_identity
+
+    (tmp_path / "Pulumi.yaml").write_text("name: openwebui\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    asked: list[str] = []
+
+    def read_secret(key: str) -> str:
+        asked.append(key)
+        return keys["private"]
+
+    (tmp_path / "stacks" / "Pulumi.local.yaml").write_text("config:\n  openwebui:image: x\n")
+    with ssh_identity.identity(tmp_path, "local", read_secret) as env:
+        assert env == {} and asked == []
+    (tmp_path / "stacks" / "Pulumi.remote.yaml").write_text(
+        "config:\n  openwebui:docker:\n    host: ssh://deploy@h.example\n"
+        f"    hostKey: {keys['public']}\n")
+    assert ssh_identity.docker_host(tmp_path, "remote") == "ssh://deploy@h.example"
+    with ssh_identity.identity(tmp_path, "remote", read_secret) as env:
+        assert asked == ["dockerSshKey"]
+        listed = subprocess.run(["ssh-add", "-L"], env={**os.environ, **env}, capture_output=True, text=True,
+                                check=True)
+        assert listed.stdout.split()[:2] == keys["public"].split()
+    assert not Path(env["SSH_AUTH_SOCK"]).parent.exists()
