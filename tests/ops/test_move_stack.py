@@ -81,3 +81,78 @@ def test_the_cli_lists_the_command() -> None:
     assert cli.COMMANDS["move-database"][0] == "owui_ops.movestack"
     assert "move-database" in cli.usage()
     json.dumps(cli.COMMANDS)
+
+
+class _Stack:
+    name, volume, database_type = "dev", "openwebui-dev-data", "postgresql"
+    backup_dir = "/var/tmp/b"
+
+    class app:  # noqa: N801 - stands in for owui_ops.stack.Container
+        env = {"DATABASE_URL": "postgresql://u:p@h/db"}
+
+
+class _View:
+    def __init__(self, stack: str, project: Path) -> None:
+        self.config = {"openwebui:databaseAdminPassword": "admin-pw"}
+        self.outputs = {"databaseType": "sqlite"}
+
+
+@pytest.fixture()
+def sequence(monkeypatch, tmp_path: Path) -> list[str]:
+    """The command's steps with Docker and the engine replaced: what ran, in order."""
+    import owui_ops.stack as ops_stack
+
+    seen: list[str] = []
+    monkeypatch.setattr(movestack, "EngineView", _View)
+    monkeypatch.setattr(movestack, "the_stack", lambda *a: _Stack())
+    monkeypatch.setattr(ops_stack, "prepare_backup_dir", lambda *a: None)
+    monkeypatch.setattr(ops_stack, "run_backup_tool", lambda *a, **k: (seen.append("backup"), (0, {"name": "b1"}))[1])
+    monkeypatch.setattr(movestack, "provision", lambda db, admin, pw: (seen.append(f"provision {admin}"), "t")[1])
+    app = type("App", (), {"name": "webui-app-0", "role": "app"})()
+    monkeypatch.setattr(movestack, "stop_app", lambda stack: (seen.append("stop"), [app])[1])
+    monkeypatch.setattr(movestack, "start_again",
+                        lambda stack, stopped, timeout: seen.append(f"start {[c.name for c in stopped]}"))
+    return seen
+
+
+def _target(tmp_path: Path) -> str:
+    (tmp_path / "Pulumi.yaml").write_text("name: openwebui\n")
+    file = tmp_path / "Pulumi.dev.yaml"
+    file.write_text("config:\n  openwebui:database: {type: postgresql, host: db, adminUser: a}\n")
+    return str(file)
+
+
+def test_a_failed_copy_starts_the_app_on_sqlite_again(sequence: list[str], monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(movestack, "run_movedb", lambda *a, **k: (sequence.append("copy"), (12, None, "ERROR cut"))[1])
+    with pytest.raises(Fail) as failed:
+        movestack.cmd_move(movestack.parse_args(["dev", "--to", _target(tmp_path)]))
+    assert failed.value.code == 12 and "run the same command again" in str(failed.value)
+    assert sequence == ["backup", "provision admin-pw", "stop", "copy", "start ['webui-app-0']"]
+
+
+def test_a_move_backs_up_first_and_leaves_the_app_stopped(sequence: list[str], monkeypatch, tmp_path: Path,
+                                                          capsys) -> None:
+    report = {"revision": "r", "tables": {"chat": {"rows": 1, "seconds": 0.1, "equal": True}}}
+    monkeypatch.setattr(movestack, "run_movedb", lambda *a, **k: (sequence.append("copy"), (0, report, ""))[1])
+    assert movestack.cmd_move(movestack.parse_args(["dev", "--to", _target(tmp_path)])) == 0
+    assert sequence == ["backup", "provision admin-pw", "stop", "copy"]
+    assert "scripts/up dev" in capsys.readouterr().out
+
+
+def test_a_dry_run_creates_and_stops_nothing(sequence: list[str], monkeypatch, tmp_path: Path) -> None:
+    found = {"tables": {"chat": {"rows": 1, "problems": []}}, "problems": [
+        {"table": "chat", "column": "title", "row": "id='c'", "problem": "70000 bytes"}]}
+    calls: list[list[str]] = []
+    monkeypatch.setattr(movestack, "run_movedb", lambda stack, argv, *a, **k: (calls.append(argv), (11, found, ""))[1])
+    assert movestack.cmd_move(movestack.parse_args(["dev", "--to", _target(tmp_path), "--dry-run"])) == 11
+    assert sequence == [] and calls == [["--dry-run", "--offline-target", "--json"]]
+
+
+def test_a_rollback_with_newer_writes_is_refused_without_stopping(sequence: list[str], monkeypatch,
+                                                                  tmp_path: Path) -> None:
+    compared = {"changed_tables": ["user"], "rows": {"user": [3, 3]}, "record": {}}
+    monkeypatch.setattr(movestack, "run_movedb", lambda *a, **k: (sequence.append("compare"), (13, compared, ""))[1])
+    with pytest.raises(Fail) as refused:
+        movestack.cmd_rollback(movestack.parse_args(["dev", "--rollback", "--project-dir", str(tmp_path)]))
+    assert refused.value.code == 13 and "in user" in str(refused.value) and "--rollback --force" in str(refused.value)
+    assert sequence == ["compare"]  # never stopped
