@@ -58,6 +58,9 @@ class NginxConfigArgs:
     csp_enforce: bool = True
     # For negative tests only: an explicit protocol list overrides the profile.
     protocols_override: Optional[Sequence[str]] = None
+    # The name nginx resolves for the app: the containers' network alias, or on a swarm the app service's name
+    # (resolvable only for tasks that are healthy: components/swarm_app.py).
+    app_host: str = APP_ALIAS
 
 
 def content_security_policy(args: NginxConfigArgs) -> str:
@@ -114,7 +117,7 @@ def render_nginx_conf(args: NginxConfigArgs) -> str:
                     else "Content-Security-Policy-Report-Only"),
         csp=content_security_policy(args),
         read_timeout=args.read_timeout_seconds,
-        app_alias=APP_ALIAS,
+        app_alias=args.app_host,
         strip_headers=strip,
     )
 

@@ -13,7 +13,7 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.hardening import TYPE_PREFIX, ContainerProfile, child_opts
+from components.hardening import STACK_LABEL, TYPE_PREFIX, ContainerProfile, child_opts
 from components.proxy import NginxConfigArgs, render_nginx_conf
 from components.swarm_secrets import SwarmSecrets
 from components.swarm_service import (
@@ -54,8 +54,11 @@ class SwarmProxy(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:SwarmProxy", name, None, opts)
         self.nginx_conf = render_nginx_conf(args.nginx)
         # Configs are immutable like secrets (row F1): autonamed, a new text is a new config, created first.
-        conf = docker.ServiceConfig(f"{name}-nginx-conf", data_raw=self.nginx_conf, opts=child_opts(self))
-        cert = docker.ServiceConfig(f"{name}-certificate", data_raw=args.certificate_pem, opts=child_opts(self))
+        labels = [docker.ServiceConfigLabelArgs(label=STACK_LABEL, value=args.profile.stack)]
+        conf = docker.ServiceConfig(f"{name}-nginx-conf", data_raw=self.nginx_conf, labels=labels,
+                                    opts=child_opts(self))
+        cert = docker.ServiceConfig(f"{name}-certificate", data_raw=args.certificate_pem, labels=labels,
+                                    opts=child_opts(self))
         uid, gid = args.profile.user.split(":")
         files = [docker.ServiceTaskSpecContainerSpecConfigArgs(
             config_id=item.id, config_name=item.name, file_name=f"{CONFIGS_DIR}/{file_name}", file_uid=uid,

@@ -36,9 +36,18 @@ for name in $OWUI_FILE_ENV; do
   unset "${name}_FILE"
 done
 unset OWUI_FILE_ENV
-exec "$@"
+[ -n "${OWUI_DRAIN_SECONDS:-}" ] || exec "$@"
+"$@" &
+child=$!
+trap 'sleep "$OWUI_DRAIN_SECONDS"; kill -TERM "$child" 2>/dev/null' TERM INT
+wait "$child"
+status=$?
+while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done
+exit "$status"
 """
 STOP_GRACE = "30s"
+# Longer than nginx's resolver cache (`resolver 127.0.0.11 valid=5s`, components/templates/nginx.conf.tmpl).
+DRAIN_SECONDS = 7
 RESTART_MAX_ATTEMPTS = 5
 TMPFS_BYTES = 256 * 1024 * 1024
 
@@ -52,7 +61,9 @@ def file_env(secret_files: Mapping[str, str]) -> dict[str, str]:
 
 
 def wrapped(command: Sequence[str]) -> list[str]:
-    """The process, started through FILE_ENV_SCRIPT."""
+    """The process, started through FILE_ENV_SCRIPT. With OWUI_DRAIN_SECONDS in the environment the script keeps
+    the process serving that long after the swarm's stop signal before passing it on: the swarm takes the task out
+    of the service's DNS first, and nginx may still hold its address for its resolver's `valid` time (5 s)."""
     return ["/bin/sh", "-c", FILE_ENV_SCRIPT, "file-env", *command]
 
 

@@ -5,6 +5,7 @@ database, volume ownership, migration) are the same as on one daemon and are wir
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -77,13 +78,16 @@ class SwarmStack(pulumi.ComponentResource):
                 placement_constraints=args.placement_constraints,
                 converge_timeout_seconds=args.converge_timeout_seconds), child)
             after.append(redis)
+        app_service = f"openwebui-{args.stack}-app"
         app = SwarmApp(f"{name}-app", SwarmAppArgs(
-            profile=args.app, image=args.app_image, replicas=args.replicas, command=args.app_command,
+            service_name=app_service, profile=args.app, image=args.app_image, replicas=args.replicas,
+            command=args.app_command,
             network_id=args.network_id, volume_name=args.volume_name, settings=args.app_settings,
             secrets=secrets, secret_env=app_files, placement_constraints=args.placement_constraints,
             converge_timeout_seconds=args.converge_timeout_seconds, depends_on=after), child)
         proxy = SwarmProxy(f"{name}-proxy", SwarmProxyArgs(
-            profile=args.proxy, image=args.proxy_image, nginx=args.nginx, network_id=args.network_id,
+            profile=args.proxy, image=args.proxy_image, nginx=dataclasses.replace(args.nginx, app_host=app_service),
+            network_id=args.network_id,
             http_port=args.http_port, https_port=args.https_port, certificate_pem=args.certificate_pem,
             secrets=secrets, placement_constraints=args.placement_constraints,
             converge_timeout_seconds=args.converge_timeout_seconds, depends_on=[app]), child)

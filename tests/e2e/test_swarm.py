@@ -32,6 +32,7 @@ STACK = "dev-swarm"
 NODE_IP = "10.213.0.11"
 HTTPS_PORT, HTTP_PORT = 28443, 28080
 VOLUME = "openwebui-dev-swarm-data"
+NETWORK = "openwebui-dev-swarm"
 
 
 def _services() -> list[dict[str, Any]]:
@@ -47,8 +48,18 @@ def _task_containers(role: str | None = None) -> list[str]:
 
 
 def _cleanup() -> None:
+    """What an interrupted earlier run may have left on the node."""
     for service in _services():
         node_docker("service", "rm", service["ID"], check=False)
+    for kind in ("secret", "config"):
+        names = node_docker(kind, "ls", "-q", "--filter", f"label=openwebui.stack={STACK}").stdout.split()
+        if names:
+            node_docker(kind, "rm", *names, check=False)
+    deadline = time.monotonic() + 60
+    while node_docker("network", "rm", NETWORK, check=False).returncode and time.monotonic() < deadline:
+        if "not found" in node_docker("network", "inspect", NETWORK, check=False).stderr.lower():
+            break
+        time.sleep(2)
     node_docker("volume", "rm", "-f", VOLUME, check=False)
 
 
@@ -63,7 +74,7 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealDeployment]:
         "environment": "dev", "target": "swarm",
         "publicUrl": f"https://{NODE_IP}:{HTTPS_PORT}", "image": OLD,
         "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT},
-        "network": {"name": "openwebui-dev-swarm"},
+        "network": {"name": NETWORK},
         "storage": {"volumeName": VOLUME, "deleteDataOnDestroy": True},
         "migration": {"backupDir": str(backups)},
         "swarm": {"subnet": "10.215.10.0/24", "placementConstraints": ["node.role == manager"],
@@ -101,7 +112,7 @@ def test_healthy_https_and_admin_sign_in(swarm: Any) -> None:
     ports = services["proxy"]["Endpoint"]["Ports"]
     assert {(p["TargetPort"], p["PublishedPort"], p["PublishMode"]) for p in ports} == {
         (8443, HTTPS_PORT, "host"), (8080, HTTP_PORT, "host")}
-    network = json.loads(node_docker("network", "inspect", "openwebui-dev-swarm").stdout)[0]
+    network = json.loads(node_docker("network", "inspect", NETWORK).stdout)[0]
     assert network["Driver"] == "overlay" and network["Attachable"] and network["Options"]["encrypted"] == "true"
 
 
@@ -142,3 +153,26 @@ def test_upgrade_under_the_probe_loses_no_request(swarm: Any) -> None:
     running = node_docker("service", "ps", app["ID"], "--filter", "desired-state=running", "--format",
                           "{{.Image}} {{.CurrentState}}").stdout.split("\n")
     assert [line.split()[0] for line in running if line.strip()] == [NEW]
+
+
+def _secret_names() -> set[str]:
+    return set(node_docker("secret", "ls", "--filter", f"label=openwebui.stack={STACK}", "--format",
+                           "{{.Name}}").stdout.split())
+
+
+def test_rotation_new_secret_version_services_updated_old_removed(swarm: Any, tmp_path: Path) -> None:
+    """A new TLS key (a new certificate validity makes a new key): a new Docker secret is created, nginx is
+    updated to it, and only then is the old secret removed (create-before-delete of an autonamed secret)."""
+    before = _secret_names()
+    proxy = next(s for s in _services() if s["Spec"]["Labels"].get("openwebui.role") == "proxy")
+    old_key = {ref["SecretName"] for ref in proxy["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]}
+    swarm.up(tls={**swarm.values.get("tls", {}), "validityDays": 200})
+    after = _secret_names()
+    proxy = next(s for s in _services() if s["Spec"]["Labels"].get("openwebui.role") == "proxy")
+    new_key = {ref["SecretName"] for ref in proxy["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]}
+    assert len(new_key) == 1 and new_key != old_key and new_key <= after
+    assert not (old_key & after), "the old key's secret is removed"
+    assert before - old_key == after - new_key, "the app's secrets are untouched"
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(swarm.ca_certificate)
+    Client(swarm.url, ca_file).wait_healthy()
