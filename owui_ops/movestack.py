@@ -192,15 +192,35 @@ def provision(db: Any, admin: str, app_password: str) -> str:
             my_db = MysqlDatabaseProvider("openwebui:databaseAdminPassword", MY_ENV)
             my_user = MysqlUserProvider("openwebui:databaseAdminPassword", MY_ENV)
             my_db._admin_password = my_user._admin_password = admin
-            my_db.create({**my_server, "name": db.name, "allowDrop": db.allow_drop,
-                          "adoptExisting": db.adopt_existing})
+            # MySQL has no comment that marks a database or account as the stack's (the PostgreSQL providers
+            # adopt what carries their marker): an empty database, or one an interrupted move left, is ours.
+            adopt = db.adopt_existing or mysql_is_ours(my_server, db.name, admin)
+            my_db.create({**my_server, "name": db.name, "allowDrop": db.allow_drop, "adoptExisting": adopt})
             my_user.create({**my_server, "name": db.user, "accountHost": db.user_host or "",
                             "password": app_password, "database": db.name,
                             "requireSsl": db.ssl_mode in ("require", "verify-ca", "verify-full"),
-                            "allowAnyHost": db.user_host == "%", "adoptExisting": db.adopt_existing})
+                            "allowAnyHost": db.user_host == "%", "adoptExisting": adopt})
     except ProvisioningError as exc:
         die(1, f"creating the target database failed: {exc}")
     return f"{db.type} {db.host}:{db.effective_port}/{db.name} (user {db.user})"
+
+
+def mysql_is_ours(server: dict[str, Any], name: str, admin: str) -> bool:
+    """The database does not exist yet, is empty, or holds the marker of an interrupted move."""
+    import pymysql
+
+    from owui_ops.movedb import MARKER
+
+    conn = pymysql.connect(host=server["host"], port=int(server["port"]), user=server["adminUser"], password=admin,
+                           connect_timeout=int(server.get("connectTimeout") or 10),
+                           ssl={"ca": server["sslCa"]} if server.get("sslCa") else None)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (name,))
+            tables = {row[0] for row in cursor.fetchall()}
+    finally:
+        conn.close()
+    return not tables or MARKER in tables
 
 
 def container_url(db: Any, password: str) -> str:
@@ -326,6 +346,9 @@ def cmd_move(args: argparse.Namespace) -> int:
         say("the app serves from SQLite again: what it writes now is not in the target (move again before "
             "switching, into an emptied database)")
     file_hint = str(file) if file else f"the stack file of {stack.name}"
+    if db.type == "mysql" and not db.adopt_existing:
+        # The MySQL providers adopt an existing, non-empty database only when told (see provision).
+        raw = {**raw, "adoptExisting": True}
     print(f"""
 Moved and verified. To switch stack {stack.name} to {db.type}:
   1. in {file_hint}, openwebui:database: {json.dumps(raw, sort_keys=True)}
