@@ -111,12 +111,23 @@ def read_back(inputs: Props) -> Props:
     return state
 
 
+def _mounts_as_set(props: Props) -> Props:
+    """C20: `mounts` is a TF set whose `read_only` is an Optional bool: an unset one is the zero value false in
+    the set element (SDKv2), and Read always writes the daemon's bool back (KD cstruct getDockerContainerMounts),
+    so `readOnly: false` and no `readOnly` are the same element."""
+    mounts = props.get("mounts")
+    if not isinstance(mounts, list):
+        return props
+    return {**props, "mounts": [{**m, "readOnly": bool(m.get("readOnly"))} if isinstance(m, dict) else m
+                                for m in mounts]}
+
+
 def container_diff(olds: Props, news: Props) -> Diff:
     relevant = [n for n in INPUT_NAMES if not (BY_NAME[n].computed and n not in news)]
     if news.get("user") == "":
         relevant.remove("user")  # C4: a new empty user is diff-suppressed upstream
-    return property_diff(olds, news, relevant, force_new=lambda n: BY_NAME[n].force_new,
-                         delete_before_replace=True)
+    return property_diff(_mounts_as_set(olds), _mounts_as_set(news), relevant,
+                         force_new=lambda n: BY_NAME[n].force_new, delete_before_replace=True)
 
 
 class Container(ResourceType):
@@ -213,7 +224,7 @@ def _read_fields(found: dict[str, Any], state: Props) -> Props:
         fields["hosts"] = [dict(zip(("host", "ip"), item.split(":", 1), strict=False)) for item in host["ExtraHosts"]]
     if host.get("Mounts"):
         fields["mounts"] = [{"target": m["Target"], "source": m.get("Source", ""), "type": m["Type"],
-                             **({"readOnly": True} if m.get("ReadOnly") else {})} for m in host["Mounts"]]
+                             "readOnly": bool(m.get("ReadOnly"))} for m in host["Mounts"]]
     if config.get("StopTimeout") is not None:
         fields["stopTimeout"] = int(config["StopTimeout"])
     if config.get("Cmd") is not None:

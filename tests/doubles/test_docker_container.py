@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -236,3 +237,19 @@ def test_c29_volumes_are_not_read_back(tiny_image: str, cleanup: list, tmp_path)
                                                                         "containerPath": "/v"}])
     read = CONTAINER.read(container_id, {**state, "volumes": []}, {})
     assert read is not None and read[0]["volumes"] == []
+
+
+def test_c20_an_unset_read_only_is_the_same_mount_as_read_only_false(tiny_image: str, cleanup: list) -> None:
+    """A mount given with `readOnly: false` and one without it read back as `readOnly: false` (KD cstruct
+    getDockerContainerMounts) and compare equal (an unset Optional bool is false in the TF set): the next
+    `up` finds nothing to replace."""
+    volume = f"owui-c20-{uuid.uuid4().hex[:8]}"
+    cleanup.append(("volume", volume))
+    mounts = [{"target": "/data", "source": volume, "type": "volume", "readOnly": False},
+              {"target": "/cache", "source": volume, "type": "volume"}]
+    container_id, state = create(cleanup, tiny_image, "c20", mounts=mounts, memory=64, memorySwap=64)
+    assert [m["readOnly"] for m in state["mounts"]] == [False, False]
+    again = {**base_inputs(tiny_image, "c20", mounts=mounts, memory=64, memorySwap=64), "name": state["name"]}
+    assert CONTAINER.diff(container_id, state, again, {}).changed == []
+    read_only = [{**mounts[1], "readOnly": True}, mounts[0]]
+    assert CONTAINER.diff(container_id, state, {**again, "mounts": read_only}, {}).replaces == ["mounts"]
