@@ -228,7 +228,14 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     message = str(refused.value)
     assert "openwebui:database.type" in message and "has data in SQLite" in message
     assert f"scripts/owui move-database {STACK} --to {stack_file}" in message
+    # `up` itself (the Automation API skips the preview): the guard's check comes before any step that waits
+    # for it, so the database password, the server's database and the migration never start.
+    with pytest.raises(DeployError, match="openwebui:database.type"):
+        deployment.stack.up()
+    # Only the default providers record the new config (the dynamic one gets the whole config, _common.py).
+    assert [step for step in deployment.changed() if not step[1].startswith("default")] == []
     assert pg_sql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'") == []
+    assert pg_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{DATABASE}'") == []
     assert app_ids() == serving and client.get("/health").status_code == 200
 
     lap("refused preview")
