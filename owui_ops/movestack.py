@@ -343,8 +343,8 @@ def cmd_move(args: argparse.Namespace) -> int:
     print_report(report, args.json)
     if args.restart:
         start_again(stack, stopped, args.timeout)
-        say("the app serves from SQLite again: what it writes now is not in the target (move again before "
-            "switching, into an emptied database)")
+        say("WARNING: the app serves from SQLite again: what it writes now is not in the target, and `up` would "
+            "switch without it. Before switching, drop the target database and move again")
     file_hint = str(file) if file else f"the stack file of {stack.name}"
     if db.type == "mysql" and not db.adopt_existing:
         # The MySQL providers adopt an existing, non-empty database only when told (see provision).
