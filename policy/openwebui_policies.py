@@ -26,6 +26,7 @@ from policy_props import (
     is_secret_env_key,
     is_unknown,
     raw_props,
+    service_container_view,
     unwrap_proxy,
 )
 from pulumi_policy import (
@@ -42,8 +43,10 @@ ENVIRONMENTS: Final = ("dev", "staging", "prod")
 
 
 def app_container(args: ResourceValidationArgs) -> ContainerView | None:
-    """The container when it is labelled as an Open WebUI app (role=app), else None."""
-    container = container_view(args.resource_type, args.props)
+    """The container, or a swarm service's container spec, when it is labelled as an Open WebUI app (role=app),
+    else None."""
+    container = (container_view(args.resource_type, args.props)
+                 or service_container_view(args.resource_type, args.props))
     if container is None or container.role is UNKNOWN or container.role != "app":
         return None
     return container

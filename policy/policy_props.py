@@ -260,6 +260,33 @@ class ContainerView:
         return self.props.get(key)
 
 
+SERVICE: Final = "docker:index/service:Service"
+
+
+def service_container_view(resource_type: str, props: Mapping[str, Any]) -> ContainerView | None:
+    """A swarm service's container spec seen as a container (its labels and environment; the env is a map there),
+    or None for any other resource type. For the rules about Open WebUI's settings, which do not care whether the
+    app runs as containers or as a service's tasks."""
+    if resource_type != SERVICE:
+        return None
+    plain_props = plain(props)
+    task = plain_props.get("taskSpec") if isinstance(plain_props, Mapping) else None
+    spec = task.get("containerSpec") if isinstance(task, Mapping) else None
+    if not isinstance(spec, Mapping):
+        return None
+    env = spec.get("env")
+    if env is UNKNOWN or not isinstance(env, Mapping):
+        return ContainerView(spec, parse_labels(spec.get("labels")), parse_env(UNKNOWN if env is UNKNOWN else []))
+    # A variable read from a Docker secret file at start (components/swarm_service.py: `<NAME>_FILE` and the
+    # names in OWUI_FILE_ENV) is set, with a value the pack cannot see: unknown, as a secret Output at preview.
+    from_files = env.get("OWUI_FILE_ENV")
+    file_names = set(from_files.split()) if isinstance(from_files, str) else set()
+    items: list[Any] = [UNKNOWN if value is UNKNOWN else f"{key}={value}" for key, value in env.items()]
+    # (An unknown item makes an absent credential key unknown too: Env.values.)
+    items += [UNKNOWN for name in sorted(file_names) if f"{name}_FILE" in env]
+    return ContainerView(spec, parse_labels(spec.get("labels")), parse_env(items))
+
+
 def container_view(resource_type: str, props: Mapping[str, Any]) -> ContainerView | None:
     """A view of a docker Container's properties, or None for any other resource type."""
     if resource_type != CONTAINER:

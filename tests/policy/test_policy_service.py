@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import service_policies as sp
-from policy_helpers import pack_config, violations
+from policy_helpers import pack_config, resource_args, violations
 
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
 from tests.policy.analyzer import mandatory_violations
@@ -122,3 +122,22 @@ def test_one_replica_in_prod_on_a_swarm_is_refused_by_config_first(tls_pair: dic
 
     with pytest.raises(pulumi.RunError, match=r"openwebui:replicas: prod on a swarm runs at least 2 app replicas"):
         declared("prod", tls_pair, replicas=1, redis={"enabled": True})
+
+
+@pytest.mark.parametrize("key,value,policy_name", [
+    ("ENABLE_SIGNUP", "true", "openwebui-disable-signup"),
+    ("WEBUI_SESSION_COOKIE_SECURE", "false", "openwebui-require-secure-cookies"),
+    ("ENABLE_DB_MIGRATIONS", "true", "openwebui-disable-startup-migrations"),
+])
+def test_the_open_webui_rules_judge_the_app_service_too(app: dict[str, Any], key: str, value: str,
+                                                        policy_name: str) -> None:
+    from policies import policy
+
+    bad = _with(app, "taskSpec.containerSpec.env", {**app["taskSpec"]["containerSpec"]["env"], key: value})
+    found: list[str] = []
+    args_good = resource_args(app, resource_type=SERVICE, config=pack_config("prod", policy_name))
+    args_bad = resource_args(bad, resource_type=SERVICE, config=pack_config("prod", policy_name))
+    policy(policy_name).validate(args_good, lambda message, urn=None: found.append(message))
+    assert found == []
+    policy(policy_name).validate(args_bad, lambda message, urn=None: found.append(message))
+    assert found
