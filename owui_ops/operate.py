@@ -45,6 +45,7 @@ from owui_ops.stack import (
     run_app_tool,
     run_backup_tool,
     say,
+    stack_file_settings,
 )
 
 
@@ -240,6 +241,11 @@ def stack_docker_host(stack: str) -> Iterator[None]:
     try:
         found = pulumi(["config", "get", "openwebui:docker", "--stack", stack], timeout=120, installed_only=True)
     except (OSError, subprocess.TimeoutExpired):
+        # No pulumi to read the key with: fine for a local stack, a clear stop for one on an SSH host.
+        listed = stack_file_settings(stack).get("docker")
+        if isinstance(listed, dict) and str(listed.get("host", "")).startswith("ssh://"):
+            die(1, f"stack {stack} runs on {listed['host']}: its SSH key is read with `pulumi config get`, "
+                   "which is not on PATH (source scripts/env.sh)")
         yield
         return
     settings = json.loads(found.stdout) if found.returncode == 0 and found.stdout.strip() else {}

@@ -202,3 +202,20 @@ def test_deploy_runs_an_agent_only_for_an_ssh_host(keys, tmp_path):
                                 check=True)
         assert listed.stdout.split()[:2] == keys["public"].split()
     assert not Path(env["SSH_AUTH_SOCK"]).parent.exists()
+
+
+def test_the_ops_cli_takes_a_given_docker_host_through_the_relay(monkeypatch):
+    """owui_ops.operate.stack_docker_host: a DOCKER_HOST already set wins; an ssh:// one is reached through the
+    provider's connection (a relay socket of this process), with the step's OWUI_DOCKER_SSH_OPTS."""
+    from owui_ops.operate import stack_docker_host
+
+    monkeypatch.setenv("DOCKER_HOST", "ssh://deploy@h.example:2222")
+    monkeypatch.setenv(dockerhost.SSH_OPTS_ENV, json.dumps(["-o", "StrictHostKeyChecking=yes"]))
+    with stack_docker_host("any"):
+        relay = os.environ["DOCKER_HOST"]
+        assert relay.startswith("unix:///") and relay.endswith("/docker.sock")
+        assert oct(os.stat(relay[len("unix://"):]).st_mode & 0o777) == "0o600"
+    assert dockerhost._ACTIVE[-1].argv[:6] == ["ssh", "-l", "deploy", "-p", "2222", "-o"]
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/docker.sock")
+    with stack_docker_host("any"):
+        assert os.environ["DOCKER_HOST"] == "unix:///run/docker.sock"
