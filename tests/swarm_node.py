@@ -37,8 +37,9 @@ def _swarm_active() -> bool:
 def swarm_host() -> str:
     """DOCKER_HOST of an active single-node swarm, started when needed."""
     if not _swarm_active():
+        # No images here: each test loads the ones it deploys (load_image).
         started = subprocess.run([str(ROOT / "scripts" / "swarm-nodes"), "up"], capture_output=True, text=True,
-                                 check=False, timeout=900)
+                                 check=False, timeout=900, env={**os.environ, "SWARM_NODES_IMAGES": ""})
         if started.returncode or not _swarm_active():
             message = f"no swarm node: scripts/swarm-nodes up: {started.stderr.strip()[-800:]}"
             if os.environ.get("CI") == "true":
