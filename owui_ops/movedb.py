@@ -92,8 +92,8 @@ class Column:
     max_chars: Optional[int] = None  # VARCHAR(n) on any server
     max_bytes: Optional[int] = None  # MySQL text types (utf-8 bytes)
     int_limit: Optional[int] = None  # |value| < int_limit (the lower bound is -int_limit)
-    target_json: bool = False  # the target column decodes JSON itself (PostgreSQL json/jsonb, MySQL JSON)
-    source_json: bool = False  # the source column hands back decoded values (a JSON string stays a str)
+    target_json: bool = False  # the target column is a JSON type (PostgreSQL json/jsonb, MySQL JSON)
+    source_json: bool = False  # the source column is a JSON type (SQLite keeps the declared name)
 
 
 def _kind(coltype: Any) -> str:
@@ -154,7 +154,7 @@ def problem(col: Column, value: Any, target_kind: str) -> Optional[str]:
     if value is None:
         return None
     if col.kind in ("text", "json"):
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = _json_text(value)
         if target_kind == "postgresql" and "\x00" in text:
             return "contains a NUL character (PostgreSQL text cannot hold it)"
         if col.max_chars is not None and len(text) > col.max_chars:
@@ -168,16 +168,30 @@ def problem(col: Column, value: Any, target_kind: str) -> Optional[str]:
     return None
 
 
+def _json_text(value: Any) -> str:
+    from sqlalchemy.types import JSON
+
+    if value is JSON.NULL:
+        return "null"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def convert(col: Column, value: Any) -> Any:
-    """A source value as the target's driver takes it."""
+    """A source value as the target's driver takes it. JSON arrives as its text (see `selected`): None is SQL NULL
+    and the text `null` is JSON null, which Open WebUI writes into NOT NULL columns (config.value of a setting set
+    to None). A JSON type decodes both to None, so they are kept apart: JSON.NULL for JSON null, None for SQL NULL
+    with the target column's none_as_null set (plan_tables)."""
     if value is None:
         return None
     if col.kind == "json":
-        if not col.source_json:
-            value = json.loads(value)  # JSON kept in a text column: the text is the encoding
-        # The target's JSON type serialises itself; into a text column (MariaDB) goes the text Open WebUI writes
-        # (internal/db.py _json_codec_kwargs: ensure_ascii=False).
-        return value if col.target_json else json.dumps(value, ensure_ascii=False)
+        from sqlalchemy.types import JSON
+
+        decoded = json.loads(value)
+        if col.target_json:
+            return JSON.NULL if decoded is None else decoded
+        # Into a text column (MariaDB's JSON is LONGTEXT) goes the text Open WebUI writes (internal/db.py
+        # _json_codec_kwargs: ensure_ascii=False).
+        return json.dumps(decoded, ensure_ascii=False)
     if col.kind == "bool":
         return bool(value)
     if col.kind == "int" and isinstance(value, bool):
@@ -187,15 +201,13 @@ def convert(col: Column, value: Any) -> Any:
     return value
 
 
-def normalise(col: Column, value: Any, decoded: bool) -> str:
-    """One text per logical value, whichever server returned it: the checksums compare these. `decoded`: this
-    side's column type already parsed the JSON (a JSON string then arrives as a str, not as its encoding)."""
+def normalise(col: Column, value: Any) -> str:
+    """One text per logical value, whichever server returned it: the checksums compare these. JSON arrives as its
+    text (see `selected`): SQL NULL and JSON null stay apart."""
     if value is None:
         return "\x00N"
     if col.kind == "json":
-        if not decoded:
-            value = json.loads(value)
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(json.loads(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if col.kind == "bool":
         return "1" if value else "0"
     if isinstance(value, bool):
@@ -259,6 +271,10 @@ def plan_tables(smeta: Any, tmeta: Any, target_kind: str) -> list[TablePlan]:
         if missing:
             die(EXIT_TARGET_NOT_EMPTY, f"the target's table {table.name} lacks columns {missing}")
         columns = [column_plan(c, target.columns[c.name], target_kind) for c in table.columns]
+        for col in columns:
+            if col.target_json:
+                # None inserts SQL NULL; JSON null goes in as JSON.NULL (convert).
+                target.columns[col.name].type.none_as_null = True
         refs = [(fk.parent.name, fk.column.name) for fk in table.foreign_keys if fk.column.table.name == table.name]
         plans.append(TablePlan(table.name, table, target, columns, [c.name for c in table.primary_key.columns], refs))
     return plans
@@ -268,12 +284,21 @@ def rows_of(conn: Any, plan: TablePlan, batch: int) -> Iterable[list[Any]]:
     """The source's rows in key order, a batch at a time (a server-side cursor where the driver has one)."""
     from sqlalchemy import select
 
-    query = select(*[plan.source.columns[c.name] for c in plan.columns])
+    query = select(*selected(plan, plan.source))
     if plan.key:
         query = query.order_by(*[plan.source.columns[k] for k in plan.key])
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
     for part in result.partitions(batch):
         yield [tuple(r) for r in part]
+
+
+def selected(plan: TablePlan, table: Any) -> list[Any]:
+    """The plan's columns of `table`, JSON ones as their text (CAST AS TEXT; CHAR on MySQL): a JSON type reads SQL
+    NULL and JSON null both as None, and psycopg2 decodes json whatever type SQLAlchemy is told."""
+    from sqlalchemy import Text, cast
+
+    return [cast(table.columns[c.name], Text).label(c.name) if c.kind == "json" else table.columns[c.name]
+            for c in plan.columns]
 
 
 def parents_first(plan: TablePlan, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -310,11 +335,9 @@ def checksum(conn: Any, plan: TablePlan, table: Any, side: str) -> tuple[int, st
     from sqlalchemy import select
 
     digests = []
-    query = select(*[table.columns[c.name] for c in plan.columns])
-    decoded = [col.source_json if side == "source" else col.target_json for col in plan.columns]
+    query = select(*selected(plan, table))
     for row in conn.execution_options(stream_results=True, yield_per=5000).execute(query):
-        text = "\x1f".join(normalise(col, value, dec) for col, value, dec in zip(plan.columns, row, decoded,
-                                                                                  strict=True))
+        text = "\x1f".join(normalise(col, value) for col, value in zip(plan.columns, row, strict=True))
         digests.append(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
     digests.sort()
     total = hashlib.sha256()

@@ -335,8 +335,10 @@ def cmd_move(args: argparse.Namespace) -> int:
             raise Fail(code or 1, f"the copy failed (exit {code}): {last[-1] if last else 'see above'}")
     except Fail as failure:
         start_again(stack, stopped, args.timeout)
-        die(failure.code, f"{failure}. The app serves from its SQLite again, which the copy only read; run the "
-                          f"same command again (an interrupted target is started over)")
+        again = ("fix it (`--dry-run` lists every such value) and run the same command again" if failure.code == 11
+                 else "run the same command again")
+        die(failure.code, f"{failure}. The app serves from its SQLite again, which the copy only read; {again} "
+                          "(an interrupted target is started over)")
     report = {"stack": stack.name, "target": where, "backup": manifest["name"], "revision": moved["revision"],
               "tables": moved["tables"], "record": moved.get("record"), "copy_seconds": moved.get("copy_seconds"),
               "app_stopped": [c.name for c in stopped]}

@@ -16,19 +16,23 @@ setting. Then:
     with --force --up goes back to SQLite through the engine.
 
 MariaDB: Open WebUI 0.12.4 cannot run on MySQL (tests/real/test_move_database.py's docstring: its migrations fail
-on MySQL), and the open-webui-next image is not available here, so no app runs on MariaDB: the move and its
-checksums against the real MariaDB are tests/real/test_move_database.py's, and this test runs the stack-level dry
-run against it.
+on MySQL), and the open-webui-next image is not available here, so no app runs on MariaDB. What runs against the
+real MariaDB: the stack-level dry run, and the stack's data moved there by `scripts/owui move-database` (its
+database at head made by the stand-in for the next image's migrations that tests/real uses, adopted with
+adoptExisting, the account made by the providers) with every table's checksum equal.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -37,6 +41,7 @@ from tests.conftest import stack_config
 from tests.e2e.checks import Client
 from tests.e2e.conftest import require
 from tests.e2e.harness import RealDeployment, containers_of, docker
+from tests.real.test_move_database import head_schema_for_mysql
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 
@@ -96,6 +101,7 @@ def _cleanup() -> None:
     pg_sql(f'DROP DATABASE IF EXISTS "{DATABASE}"')
     pg_sql(f'DROP ROLE IF EXISTS "{DATABASE}"')
     my_sql(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+    my_sql(f"DROP USER IF EXISTS '{DATABASE}'@'172.30.160.0/255.255.255.0'")
 
 
 def owui(deployment: RealDeployment, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
@@ -252,8 +258,39 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     assert last_json(dry.stdout)["tables"]["chat_message"]["rows"] == 12
     assert my_sql(f"SHOW DATABASES LIKE '{DATABASE}'") == []
     assert app_ids() == serving
-
     lap("dry run")
+
+    # 2b. The move into the real MariaDB: its database at Open WebUI's head made by a stand-in for the
+    #     open-webui-next image's migrations (0.12.4's cannot make a MySQL schema), adopted by the move as told.
+    copied = Path(tempfile.mkdtemp(prefix="owui-move16-"))
+    docker("cp", f"{serving[0]}:/app/backend/data/webui.db", str(copied / "webui.db"))
+    my_sql(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    head_schema_for_mysql(f"mysql+pymysql://owui_admin:{quote(MY_ADMIN, safe='')}@127.0.0.1:3306/{DATABASE}",
+                          copied / "webui.db")
+    shutil.rmtree(copied)
+    mariadb_move = ("move-database", STACK, "--to", json.dumps({**json.loads(my_target), "adoptExisting": True}),
+                    "--project-dir", str(deployment.stack.work_dir), "--backup-dir", str(deployment.backups),
+                    "--json")
+    # The real move stops at the value the dry run named, half-way; the app serves from SQLite again.
+    stopped_at = owui(deployment, *mariadb_move)
+    assert stopped_at.returncode == 11 and f"chat.title at id={long_chat!r}: 70000 bytes" in stopped_at.stderr
+    assert "fix it" in stopped_at.stderr
+    client.wait_healthy()
+    assert my_sql(f"SELECT count(*) FROM `{DATABASE}`.owui_move_in_progress") == [(0,)]  # the interrupted marker
+    # The title made shorter through the app; the same command again completes into the interrupted target.
+    ann = client.token("ann@example.com", PASSWORDS["ann@example.com"])
+    api(client, "post", f"/api/v1/chats/{long_chat}", ann, json={"chat": {"title": "Long no more"}})
+    before.update(snapshot(client, admin, ann, before["file_id"]))
+    to_mariadb = owui(deployment, *mariadb_move)
+    assert to_mariadb.returncode == 0, to_mariadb.stdout[-2000:]
+    mariadb = last_json(to_mariadb.stdout)["tables"]
+    assert all(t["equal"] for t in mariadb.values()), mariadb
+    assert my_sql(f"SELECT count(*) FROM `{DATABASE}`.chat_message") == [(12,)]
+    assert my_sql(f"SELECT JSON_VALUE(chat, '$.history.currentId') FROM `{DATABASE}`.chat WHERE id = "
+                  f"'{long_chat}'") == [("m2-3",)]
+    assert my_sql(f"SELECT stack, state FROM `{DATABASE}`.owui_move_record") == [(STACK, "moved")]
+
+    lap("move to MariaDB")
     # 3. The move: backup first, the app stopped, the target created and migrated, every table verified.
     started = time.monotonic()
     moved = owui(deployment, "move-database", STACK, "--to", str(stack_file), "--backup-dir",

@@ -92,8 +92,9 @@ def source_db(owui_python: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
     con.execute("INSERT INTO function (id, user_id, name, type, content, meta, valves, is_active, is_global, "
                 "created_at, updated_at) VALUES ('fn-1','u-admin','Filter','filter','class Filter: pass','{}',"
                 "'{}',1,0,1,2)")
+    # A setting set to None: JSON null in a NOT NULL column (the app writes these), unlike knowledge.meta's SQL NULL.
     for key, value in [("ui.enable_signup", False), ("ui.default_user_role", "pending"),
-                       ("webui.name", "Moved WebUI")]:
+                       ("webui.name", "Moved WebUI"), ("ui.unset_setting", None)]:
         con.execute("INSERT OR REPLACE INTO config (key, value, updated_at) VALUES (?,?,?)",
                     (key, json.dumps(value), 5))
     con.execute("INSERT INTO config_old (id, data, version, created_at, updated_at) VALUES "
@@ -127,10 +128,17 @@ def run_move(python: str, source: Path, target_url: str, tmp_path: Path, *args: 
 
 def my_target(my: MyServer, source: Path) -> tuple[str, str]:
     """An empty utf8mb4 database at Open WebUI's head (see the module docstring for why not by its migrations)."""
+    database, url = my.app_database(APP_PASSWORD)
+    head_schema_for_mysql(url, source)
+    return database, url
+
+
+def head_schema_for_mysql(url: str, source: Path) -> None:
+    """Stands in for the open-webui-next image's migrations: the source's schema translated to MySQL (lengths on
+    key columns, everything else as declared), stamped at the same head."""
     from sqlalchemy import Column, ForeignKeyConstraint, MetaData, String, Table, create_engine, text
     from sqlalchemy.pool import NullPool
 
-    database, url = my.app_database(APP_PASSWORD)
     smeta = MetaData()
     smeta.reflect(bind=create_engine(f"sqlite:///{source}", poolclass=NullPool))
     tmeta = MetaData()
@@ -152,7 +160,6 @@ def my_target(my: MyServer, source: Path) -> tuple[str, str]:
         tmeta.create_all(conn)
         conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": OPEN_WEBUI_HEAD})
     engine.dispose()
-    return database, url
 
 
 def assert_moved(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -182,6 +189,8 @@ def test_move_to_postgresql(owui_python: str, source_db: Path, pg: PgServer, tmp
     # Real JSON, real booleans, timestamps as timestamps; the marker is gone.
     assert q("SELECT chat->'history'->>'currentId', pinned FROM chat WHERE id='chat-1'") == [("m1-3", True)]
     assert q("SELECT value::text FROM config WHERE key='ui.enable_signup'") == [("false",)]
+    assert q("SELECT value IS NULL, value::text FROM config WHERE key='ui.unset_setting'") == [(False, "null")]
+    assert q("SELECT meta IS NULL FROM knowledge WHERE id='k-1'") == [(True,)]
     assert str(q("SELECT created_at FROM config_old")[0][0]) == "2024-05-01 10:11:12"
     assert not q("SELECT 1 FROM pg_tables WHERE tablename='owui_move_in_progress'")
     # The sequence is past the copied id: the app's next insert does not collide.
@@ -204,6 +213,8 @@ def test_move_to_mariadb(owui_python: str, source_db: Path, my: MyServer, tmp_pa
     assert my.query(f"SELECT JSON_VALUE(chat, '$.history.currentId'), pinned FROM `{database}`.chat "
                     "WHERE id='chat-1'") == [("m1-3", 1)]
     assert my.query(f"SELECT name FROM `{database}`.user WHERE id='u-admin'") == [("Name 0 ü日本",)]
+    assert my.query(f"SELECT value FROM `{database}`.config WHERE `key`='ui.unset_setting'") == [("null",)]
+    assert my.query(f"SELECT meta IS NULL FROM `{database}`.knowledge WHERE id='k-1'") == [(1,)]
     my.query(f"INSERT INTO `{database}`.config_old (data, version, created_at, updated_at) "
              "VALUES ('{}', 1, NOW(), NOW())")
     assert my.query(f"SELECT max(id) FROM `{database}`.config_old") == [(8,)]
