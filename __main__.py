@@ -71,7 +71,7 @@ if settings.target == "swarm":
     # An encrypted, attachable overlay network (the one-shot steps attach to it) and the data volume.
     foundation = SwarmFoundation("swarm-foundation", SwarmFoundationArgs(
         stack=settings.stack, network_name=settings.network.name or f"openwebui-{settings.stack}",
-        subnet=settings.swarm.subnet,
+        subnet=settings.swarm.subnet, encrypted=settings.swarm.encrypt_overlay,
         volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
         delete_data_on_destroy=settings.storage.delete_data_on_destroy,
     ), on_docker_host)
@@ -139,7 +139,10 @@ if settings.target == "swarm":
         app_settings={**app_settings(settings), "FORWARDED_ALLOW_IPS": settings.swarm.subnet},
         app_secret_settings=app_secret_settings(
             webui_secret_key=secrets.webui_secret_key, oauth_session_key=secrets.oauth_session_key,
-            database_url=database.url, admin_password=secrets.admin_password, redis_url=None),
+            database_url=database.url, admin_password=secrets.admin_password, redis_url=None,
+            # Uploads in the object store (storage.provider s3): its key as a Docker secret file like the others.
+            s3_secret_access_key=(secret(plain_secrets.s3_secret_access_key)
+                                  if plain_secrets.s3_secret_access_key else None)),
         proxy=proxy_profile, proxy_image=settings.proxy.image, nginx=nginx_settings,
         http_port=settings.proxy.http_port, https_port=settings.proxy.https_port,
         certificate_pem=certificate.certificate_pem, private_key_pem=certificate.private_key_pem,

@@ -67,13 +67,31 @@ def app_settings(settings: Settings) -> dict[str, str]:
         })
     if settings.redis_enabled:
         env["WEBSOCKET_MANAGER"] = "redis"
+    env.update(storage_settings(settings))
     env.update(app.extra_env)
+    return env
+
+
+def storage_settings(settings: Settings) -> dict[str, str]:
+    """Where uploads go, as Open WebUI 0.12.4 reads it (backend/open_webui/config.py STORAGE_PROVIDER, S3_*;
+    storage/provider.py: S3StorageProvider writes each upload to the data directory, then to the bucket under
+    S3_KEY_PREFIX, and a replica that lacks the local copy downloads it from the bucket). The secret access key is
+    not here: app_secret_settings."""
+    s3 = settings.storage.s3
+    if settings.storage.provider != "s3" or s3 is None:
+        return {}  # upstream's default, local (unset: a deployed container's environment stays as it was)
+    env = {"STORAGE_PROVIDER": "s3", "S3_ENDPOINT_URL": s3.endpoint_url, "S3_BUCKET_NAME": s3.bucket,
+           "S3_REGION_NAME": s3.region, "S3_ACCESS_KEY_ID": s3.access_key_id,
+           "S3_ADDRESSING_STYLE": s3.addressing_style}
+    if s3.key_prefix:
+        env["S3_KEY_PREFIX"] = s3.key_prefix
     return env
 
 
 def app_secret_settings(*, webui_secret_key: pulumi.Input[str], oauth_session_key: pulumi.Input[str],
                         database_url: pulumi.Input[str], admin_password: pulumi.Input[str],
-                        redis_url: Optional[pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
+                        redis_url: Optional[pulumi.Input[str]],
+                        s3_secret_access_key: Optional[pulumi.Input[str]] = None) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {
         "WEBUI_SECRET_KEY": webui_secret_key,
         "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY": oauth_session_key,
@@ -83,6 +101,8 @@ def app_secret_settings(*, webui_secret_key: pulumi.Input[str], oauth_session_ke
     if redis_url is not None:
         env["REDIS_URL"] = redis_url
         env["WEBSOCKET_REDIS_URL"] = redis_url
+    if s3_secret_access_key is not None:
+        env["S3_SECRET_ACCESS_KEY"] = s3_secret_access_key
     return env
 
 

@@ -45,6 +45,7 @@ SECRET_KEYS = (
     "registryPassword",
     "backupEncryptionKey",
     "dockerSshKey",
+    "s3SecretAccessKey",
 )
 # Keys that are plain strings at the top level of the namespace (everything else is an object).
 SCALAR_KEYS = ("environment", "publicUrl", "image", "imageVariant", "replicas", "uvicornWorkers", "target",
@@ -63,7 +64,8 @@ RESERVED_ENV = frozenset({
     "WEBUI_ADMIN_PASSWORD", "WEBUI_ADMIN_NAME", "REDIS_URL", "WEBSOCKET_MANAGER",
     "WEBSOCKET_REDIS_URL", "ENABLE_WEBSOCKET_SUPPORT", "DATA_DIR", "UVICORN_WORKERS",
     "ENABLE_PIP_INSTALL_FRONTMATTER_REQUIREMENTS", "ENABLE_PERSISTENT_CONFIG",
-    "RESET_CONFIG_ON_START",
+    "RESET_CONFIG_ON_START", "STORAGE_PROVIDER", "S3_ENDPOINT_URL", "S3_BUCKET_NAME", "S3_REGION_NAME",
+    "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_KEY_PREFIX", "S3_ADDRESSING_STYLE",
 })
 
 # Used with fullmatch only: `$` also matches before a final newline, so "4w\n" would pass a `^...$` match.
@@ -593,10 +595,76 @@ class NetworkSettings(_Model):
         return str(list(network.subnets(prefixlen_diff=1))[1])
 
 
+# S3 names as AWS documents them (bucket naming rules; regions such as eu-central-1; access key ids such as AKIA...).
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+_ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9_+=,.@-]{3,128}")
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")
+
+
+class S3Settings(_Model):
+    """`openwebui:storage.s3`: the S3-compatible object store uploads go to (`storage.provider: s3`), as Open WebUI
+    0.12.4 reads it (backend/open_webui/config.py S3_*, storage/provider.py S3StorageProvider). The secret access key
+    is the secret `s3SecretAccessKey`: on a swarm a Docker secret file, never in a service's environment."""
+
+    endpoint_url: str
+    bucket: str
+    region: str = "us-east-1"
+    access_key_id: str
+    # Objects of this stack go under <keyPrefix>/ (one bucket may serve several stacks).
+    key_prefix: Optional[str] = None
+    # `path` (https://host/bucket/key) suits self-hosted stores addressed by IP or one hostname.
+    addressing_style: Literal["path", "virtual", "auto"] = "path"
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str) -> str:
+        problem = _url_problem(value, schemes=("https", "http"))
+        if problem:
+            raise ValueError(f"{value!r} is not an S3 endpoint URL ({problem}); e.g. https://s3.example.com")
+        if urlsplit(value).path not in ("", "/") or urlsplit(value).query:
+            raise ValueError(f"{value!r} must be scheme://host[:port] only (the bucket is storage.s3.bucket)")
+        return value
+
+    @field_validator("bucket")
+    @classmethod
+    def _check_bucket(cls, value: str) -> str:
+        if not _BUCKET.fullmatch(value) or ".." in value:
+            raise ValueError(f"{value!r} is not an S3 bucket name (3-63 lowercase letters, digits, . and -, "
+                             "starting and ending with a letter or digit)")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _check_region(cls, value: str) -> str:
+        if not _REGION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a region name such as us-east-1")
+        return value
+
+    @field_validator("access_key_id")
+    @classmethod
+    def _check_access_key_id(cls, value: str) -> str:
+        if not _ACCESS_KEY_ID.fullmatch(value):
+            raise ValueError("is not an access key id (3-128 letters, digits and _+=,.@-); the secret key "
+                             "belongs in `pulumi config set --secret s3SecretAccessKey`")
+        return value
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _check_prefix(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and (len(value) > 256 or not _KEY_PREFIX.fullmatch(value)):
+            raise ValueError(f"{value!r} is not a key prefix (segments of letters, digits and !_.*'()- joined "
+                             "by /, no leading or trailing /)")
+        return value
+
+
 class StorageSettings(_Model):
-    """`openwebui:storage`: the data volume."""
+    """`openwebui:storage`: the data volume, and where uploaded files go."""
 
     volume_name: Optional[str] = None
+    # `local`: uploads in the data volume (one node); `s3`: in storage.s3, so any node's replica serves them.
+    provider: Literal["local", "s3"] = "local"
+    s3: Optional[S3Settings] = None
 
     @field_validator("volume_name")
     @classmethod
@@ -662,6 +730,10 @@ class SwarmSettings(_Model):
     placement_constraints: list[str] = Field(default_factory=list)
     # How long `up` waits for a service's tasks to run (create) or its rolling update to complete.
     converge_timeout_seconds: int = Field(600, ge=30, le=7200)
+    # IPsec (ESP) between nodes on the overlay network. Only where the kernel has no ESP (dockerd: `Failed Adding
+    # rSA{... Proto: esp ...}: function not implemented`) may a dev stack turn it off; the pack refuses that
+    # elsewhere (docker-network-require-encrypted-overlay).
+    encrypt_overlay: bool = True
 
     @field_validator("subnet")
     @classmethod
@@ -688,6 +760,7 @@ class PlainSecrets:
     registry_password: Optional[str] = None
     backup_encryption_key: Optional[str] = None
     docker_ssh_key: Optional[str] = None
+    s3_secret_access_key: Optional[str] = None
 
 
 class Settings(_Model):
@@ -802,6 +875,18 @@ class Settings(_Model):
             given = tuple(f"swarm.{to_camel(name)}" for name in sorted(self.swarm.model_fields_set))
             conflict((*given, "target"), "swarm settings apply only to `target: swarm`; remove them or set "
                      "target: swarm")
+        s3 = self.storage.s3
+        s3_given = tuple(f"storage.s3.{to_camel(name)}" for name in sorted(s3.model_fields_set)) if s3 else ()
+        if self.storage.provider == "s3" and s3 is None:
+            problems.append(("storage.s3", "storage.provider is s3: set storage.s3.endpointUrl, bucket and "
+                             "accessKeyId (and the secret s3SecretAccessKey)"))
+        if self.storage.provider != "s3" and s3 is not None:
+            conflict((*s3_given, "storage.provider"), "storage.s3 is used only with storage.provider: s3; set "
+                     "it, or remove storage.s3")
+        if self.storage.provider == "s3" and self.target != "swarm":
+            conflict(("storage.provider", *s3_given, "target"), "uploads in S3 need target: swarm, where the "
+                     "secret access key is a Docker secret file (a container on one daemon would hold it in its "
+                     "environment)")
         if self.target == "swarm" and self.backup.enabled:
             conflict(("backup.enabled", "target"), "scheduled backups are containers on one daemon and do not "
                      "run on a swarm yet; set backup.enabled: false for target: swarm")
@@ -826,6 +911,10 @@ class Settings(_Model):
                              "Open WebUI gives DEFAULT_USER_ROLE to every account created outside the admin "
                              "panel (OAuth, LDAP, a sign-up re-enabled in the database), so anything but "
                              "`pending` grants access to strangers; use pending and approve users"))
+        if self.storage.provider == "s3" and self.storage.s3 is not None \
+                and urlsplit(self.storage.s3.endpoint_url).scheme != "https":
+            problems.append(("storage.s3.endpointUrl", "prod sends uploads to the object store over https only "
+                             "(SigV4 signs requests but does not encrypt the files)"))
         return problems
 
     def _pack_problems(self) -> list[tuple[str, str]]:
@@ -836,6 +925,15 @@ class Settings(_Model):
         if self.target == "swarm" and self.replicas < rules.swarm_min_replicas:
             problems.append(("replicas", f"{self.environment} on a swarm runs at least {rules.swarm_min_replicas} "
                              f"app replicas ({rules.source}), so a failed task or node leaves one serving"))
+        if self.target == "swarm" and not self.swarm.encrypt_overlay and not rules.allow_unencrypted_overlay:
+            problems.append(("swarm.encryptOverlay", f"{self.environment} encrypts the overlay network between "
+                             f"nodes ({rules.source}): traffic between tasks on different nodes, credentials "
+                             "included, would cross the hosts' network in clear text"))
+        if (self.target == "swarm" and self.replicas > 1 and self.storage.provider == "local"
+                and self.environment in rules.shared_uploads_environments):
+            problems += [(key, f"{self.environment} on a swarm with {self.replicas} replicas keeps uploads off the "
+                          f"node ({rules.source}): a file in one node's volume is missing on the others; set "
+                          "storage.provider: s3 and storage.s3") for key in ("storage.provider", "replicas", "target")]
         if self.environment == "prod" or not rules.allow_floating_tags:
             for key, ref in self.image_references().items():
                 parsed = parse_image_ref(ref)
@@ -898,6 +996,10 @@ class PackRules:
     allowed_roles: tuple[str, ...]
     # docker-service-require-min-replicas (policy/service_policies.py): the fewest app tasks of a swarm stack.
     swarm_min_replicas: int = 1
+    # docker-service-require-shared-uploads: environments where a scaled-out swarm app keeps uploads off the node.
+    shared_uploads_environments: tuple[str, ...] = ("prod",)
+    # docker-network-require-encrypted-overlay: whether this environment may turn the overlay's IPsec off.
+    allow_unencrypted_overlay: bool = False
 
 
 POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policy" / "config"
@@ -926,6 +1028,9 @@ def pack_rules(environment: str) -> PackRules:
         jwt_environments=tuple(get("openwebui-bound-jwt-lifetime", "enforceInEnvironments", ["prod"])),
         allowed_roles=tuple(get("openwebui-restrict-default-user-role", "allowedRoles", ["pending", "user"])),
         swarm_min_replicas=int(get("docker-service-require-min-replicas", "minReplicas", 1)),
+        shared_uploads_environments=tuple(get("docker-service-require-shared-uploads", "enforceInEnvironments",
+                                              ["prod"])),
+        allow_unencrypted_overlay=bool(get("docker-network-require-encrypted-overlay", "allowUnencrypted", False)),
     )
 
 
@@ -1062,6 +1167,7 @@ def load_settings(raw: Mapping[str, Any], *, stack: str,
         registry_password=secret("registryPassword"),
         backup_encryption_key=secret("backupEncryptionKey"),
         docker_ssh_key=secret("dockerSshKey"),
+        s3_secret_access_key=secret("s3SecretAccessKey"),
     )
     if settings is not None:
         problems.extend(_secret_problems(settings, secrets, now))
@@ -1126,6 +1232,12 @@ def _secret_problems(settings: Settings, secrets: PlainSecrets,
         problem = dockerhost.private_key_problem(secrets.docker_ssh_key)
         if problem:
             problems.append(("dockerSshKey", problem))
+    if settings.storage.provider == "s3" and not secrets.s3_secret_access_key:
+        problems.append(("s3SecretAccessKey", "storage.provider is s3: give the secret access key of "
+                         "storage.s3.accessKeyId with `pulumi config set --secret s3SecretAccessKey`"))
+    elif settings.storage.provider != "s3" and secrets.s3_secret_access_key is not None:
+        problems.append(("s3SecretAccessKey", "is set but storage.provider is not s3; remove it or set "
+                         "storage.provider: s3"))
     if secrets.admin_password is not None:
         problem = weak_password_problem(secrets.admin_password)
         if problem:

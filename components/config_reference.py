@@ -24,6 +24,8 @@ SECRET_NOTES = {
     "backupEncryptionKey": "passphrase that encrypts backups (optional)",
     "dockerSshKey": "OpenSSH private key (no passphrase) that logs in to `docker.host` when it is ssh://; deploy/ "
                     "and `scripts/owui` hold it in an ssh-agent for the run only",
+    "s3SecretAccessKey": "secret access key of `storage.s3.accessKeyId` (`storage.provider: s3`); on a swarm a "
+                         "Docker secret file, never in a service's environment",
 }
 
 

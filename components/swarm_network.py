@@ -17,6 +17,9 @@ import pulumi_docker as docker
 from components.hardening import TYPE_PREFIX, child_opts
 
 OVERLAY_OPTIONS = {"encrypted": "true"}
+# Set on an unencrypted overlay (swarm.encryptOverlay false): labels are ForceNew (row N5), so switching encryption
+# replaces the network even though changes to `options` are ignored.
+UNENCRYPTED_LABEL = "openwebui.overlay-encrypted"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +30,8 @@ class SwarmFoundationArgs:
     volume_name: str
     # False (the default): `pulumi destroy` leaves the volume and its data on the node.
     delete_data_on_destroy: bool = False
+    # IPsec between nodes (swarm.encryptOverlay); off only where the kernel has no ESP, and never in prod.
+    encrypted: bool = True
 
 
 class SwarmFoundation(pulumi.ComponentResource):
@@ -41,9 +46,10 @@ class SwarmFoundation(pulumi.ComponentResource):
             name=args.network_name,
             driver="overlay",
             attachable=True,
-            options=dict(OVERLAY_OPTIONS),
+            options=dict(OVERLAY_OPTIONS) if args.encrypted else None,
             ipam_configs=[docker.NetworkIpamConfigArgs(subnet=args.subnet)],
-            labels=[docker.NetworkLabelArgs(label="openwebui.stack", value=args.stack)],
+            labels=[docker.NetworkLabelArgs(label="openwebui.stack", value=args.stack),
+                    *([] if args.encrypted else [docker.NetworkLabelArgs(label=UNENCRYPTED_LABEL, value="false")])],
             opts=child_opts(self, ignore_changes=["options"]),
         )
         volume = docker.Volume(

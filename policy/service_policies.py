@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from container_policies import root_user_problem
 from policy_kit import cis, int_setting, schema, setting
-from policy_props import ROLE_LABEL, UNKNOWN, plain
+from policy_props import ENVIRONMENT_LABEL, ROLE_LABEL, UNKNOWN, plain
 from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
@@ -233,6 +233,64 @@ def validate_service_min_replicas(args: ResourceValidationArgs, report_violation
                          "leaves one serving (set `replicas`).", None)
 
 
+SHARED_UPLOADS_SCHEMA: Final = schema(
+    enforceInEnvironments={"type": "array", "items": {"type": "string"}, "default": ["prod"],
+                           "description": "Environments (label openwebui.environment) where a scaled-out app keeps "
+                                          "uploads off the node."},
+)
+
+
+def validate_service_shared_uploads(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """With several app tasks, any node may run any of them: an upload kept in one node's data volume
+    (STORAGE_PROVIDER local, Open WebUI's default) is missing for a task on another node. Open WebUI 0.12.4 reads
+    STORAGE_PROVIDER in backend/open_webui/config.py; slim images offer local and s3 (storage/provider.py)."""
+    spec = service_spec(args)
+    if spec is None or service_role(spec) != "app":
+        return
+    labels = {item.get("label"): item.get("value") for item in spec.get("labels") or [] if isinstance(item, dict)}
+    environment = labels.get(ENVIRONMENT_LABEL)
+    enforced = setting(args, SHARED_UPLOADS_SCHEMA, "enforceInEnvironments")
+    # A service without the environment label gets the rule.
+    if environment is UNKNOWN or (environment is not None and environment not in enforced):
+        return
+    mode = spec.get("mode")
+    replicated = mode.get("replicated") if isinstance(mode, dict) else None
+    replicas = replicated.get("replicas", 1) if isinstance(replicated, dict) else 1
+    scaled = (isinstance(mode, dict) and mode.get("global") is True) or (
+        isinstance(replicas, (int, float)) and replicas > 1)
+    env = _container(spec).get("env")
+    if not scaled or not isinstance(env, dict):
+        return
+    provider = env.get("STORAGE_PROVIDER", "local")
+    if provider is not UNKNOWN and str(provider).strip().lower() in ("", "local"):
+        report_violation(f"the app runs {replicas} replicas but keeps uploads in each node's data volume "
+                         "(STORAGE_PROVIDER local): set storage.provider: s3 and storage.s3.", None)
+
+
+NETWORK: Final = "docker:index/network:Network"
+OVERLAY_SCHEMA: Final = schema(
+    allowUnencrypted={"type": "boolean", "default": False,
+                      "description": "Accept an overlay network without IPsec (only for a kernel without ESP)."},
+)
+
+
+def validate_encrypted_overlay(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """An overlay network carries the services' traffic, credentials included, between nodes: encrypted (IPsec,
+    `options: {encrypted: "true"}`), unless this environment's config allows it off."""
+    if args.resource_type != NETWORK:
+        return
+    props = plain(args.props)
+    if not isinstance(props, dict) or props.get("driver") != "overlay":
+        return
+    options = props.get("options")
+    if options is UNKNOWN or (isinstance(options, dict) and options.get("encrypted") is UNKNOWN):
+        return
+    encrypted = isinstance(options, dict) and str(options.get("encrypted", "")).lower() == "true"
+    if not encrypted and not setting(args, OVERLAY_SCHEMA, "allowUnencrypted"):
+        report_violation("the overlay network is not encrypted: traffic between nodes would cross the hosts' "
+                         "network in clear text; set swarm.encryptOverlay: true.", None)
+
+
 def _policy(name: str, description: str, validate: Any, steps: str,
             config_schema: Any = None) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(name=name, description=description, validate=validate, severity=Severity.HIGH,
@@ -269,4 +327,11 @@ SERVICE_POLICIES: Final = [
             ROLLOUT_SCHEMA),
     _policy("docker-service-require-min-replicas", "A swarm stack runs enough app replicas for its environment.",
             validate_service_min_replicas, "Set `replicas` (prod on a swarm: 2 or more).", REPLICAS_SCHEMA),
+    _policy("docker-service-require-shared-uploads",
+            "A scaled-out app keeps uploaded files in an object store, not in one node's volume.",
+            validate_service_shared_uploads,
+            "Set storage.provider: s3 with storage.s3 and the secret s3SecretAccessKey.", SHARED_UPLOADS_SCHEMA),
+    _policy("docker-network-require-encrypted-overlay",
+            "An overlay network between swarm nodes is encrypted (IPsec).", validate_encrypted_overlay,
+            "Set swarm.encryptOverlay: true (the default).", OVERLAY_SCHEMA),
 ]

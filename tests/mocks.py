@@ -137,6 +137,19 @@ def stack_config(stack: str) -> dict[str, Any]:
     return {key.split(":", 1)[1]: value for key, value in data["config"].items()}
 
 
+# A swarm stack's uploads in an S3 store (storage.provider s3): the settings and the secret key, as a stack that
+# scales out on a swarm in prod must have them (config model, docker-service-require-shared-uploads).
+OBJECT_STORE_SECRET = "s3-secret-key-for-tests-0123456789"
+
+
+def object_store_config(endpoint: str = "https://s3.example.com") -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Config values (storage with s3, the secret key) and the secret keys among them."""
+    return ({"storage": {"provider": "s3", "s3": {"endpointUrl": endpoint, "bucket": "openwebui-uploads",
+                                                  "region": "eu-central-1", "accessKeyId": "AKIAOWUITEST",
+                                                  "keyPrefix": "prod"}},
+             "s3SecretAccessKey": OBJECT_STORE_SECRET}, ("s3SecretAccessKey",))
+
+
 def to_engine_config(values: dict[str, Any]) -> dict[str, str]:
     """What the engine hands the program: strings, objects as JSON."""
     return {f"{NAMESPACE}:{key}": value if isinstance(value, str) else json.dumps(value)

@@ -11,6 +11,7 @@ import service_policies as sp
 from policy_helpers import pack_config, resource_args, violations
 
 from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
+from tests.mocks import OBJECT_STORE_SECRET, object_store_config
 from tests.policy.analyzer import mandatory_violations
 
 SERVICE = sp.SERVICE
@@ -19,10 +20,12 @@ ROLLOUT_POLICY = "docker-service-require-start-first-updates"
 
 
 def declared(environment: str, tls_pair: dict[str, str], **overrides: Any) -> RecordingMocks:
+    """The program on a swarm; prod (2 replicas) with its uploads in an S3 store, as it must."""
     secrets, secret_keys = stack_secrets(environment, tls_pair)
-    values = {**stack_config(environment), **secrets, "target": "swarm", **overrides}
+    store, store_keys = object_store_config() if environment == "prod" else ({}, ())
+    values = {**stack_config(environment), **secrets, **store, "target": "swarm", **overrides}
     values["backup"] = {**values.get("backup", {}), "enabled": False}
-    return run_program(environment, values, secret_keys)
+    return run_program(environment, values, secret_keys + store_keys)
 
 
 def services(mocks: RecordingMocks) -> dict[str, dict[str, Any]]:
@@ -141,3 +144,89 @@ def test_the_open_webui_rules_judge_the_app_service_too(app: dict[str, Any], key
     assert found == []
     policy(policy_name).validate(args_bad, lambda message, urn=None: found.append(message))
     assert found
+
+
+def test_the_apps_uploads_go_to_the_object_store_with_the_key_in_a_secret_file(tls_pair: dict[str, str]) -> None:
+    """Open WebUI 0.12.4 reads STORAGE_PROVIDER and S3_* in backend/open_webui/config.py (S3StorageProvider in
+    storage/provider.py): the plain ones in the service's environment, the secret access key only as a file."""
+    mocks = declared("prod", tls_pair)
+    app = services(mocks)["app"]
+    env = app["taskSpec"]["containerSpec"]["env"]
+    assert {key: env[key] for key in env if key.startswith(("S3_", "STORAGE_"))} == {
+        "STORAGE_PROVIDER": "s3", "S3_ENDPOINT_URL": "https://s3.example.com", "S3_BUCKET_NAME": "openwebui-uploads",
+        "S3_REGION_NAME": "eu-central-1", "S3_ACCESS_KEY_ID": "AKIAOWUITEST", "S3_ADDRESSING_STYLE": "path",
+        "S3_KEY_PREFIX": "prod", "S3_SECRET_ACCESS_KEY_FILE": "/run/secrets/s3_secret_access_key"}
+    assert "S3_SECRET_ACCESS_KEY" in env["OWUI_FILE_ENV"].split()
+    mounted = {item["fileName"] for item in app["taskSpec"]["containerSpec"]["secrets"]}
+    assert "s3_secret_access_key" in mounted
+    assert OBJECT_STORE_SECRET not in repr([r.inputs for r in mocks.of_type(SERVICE)])
+    # The value is a Docker secret's data (base64), nowhere else in what the program declares.
+    secrets = [r for r in mocks.of_type("docker:index/secret:Secret") if r.name.endswith("s3-secret-access-key")]
+    assert len(secrets) == 1
+
+
+SHARED_UPLOADS = "docker-service-require-shared-uploads"
+
+
+@pytest.mark.parametrize("change,refused", [
+    ({}, False),
+    ({"STORAGE_PROVIDER": "local"}, True),
+    ({"STORAGE_PROVIDER": None}, True),
+])
+def test_scaled_out_uploads_stay_off_the_node_in_prod(app: dict[str, Any], change: dict[str, Any],
+                                                      refused: bool) -> None:
+    env = {k: v for k, v in {**app["taskSpec"]["containerSpec"]["env"], **change}.items() if v is not None}
+    bad = _with(app, "taskSpec.containerSpec.env", env)
+    found = violations(sp.validate_service_shared_uploads, bad, resource_type=SERVICE,
+                       config=pack_config("prod", SHARED_UPLOADS))
+    assert bool(found) == refused, found
+    # One replica, or dev: a node's volume is where the one task is.
+    one = _with(bad, "mode.replicated.replicas", 1)
+    assert violations(sp.validate_service_shared_uploads, one, resource_type=SERVICE,
+                      config=pack_config("prod", SHARED_UPLOADS)) == []
+    dev = _with(bad, "labels", [{"label": "openwebui.environment", "value": "dev"},
+                                {"label": "openwebui.role", "value": "app"}])
+    assert violations(sp.validate_service_shared_uploads, dev, resource_type=SERVICE,
+                      config=pack_config("dev", SHARED_UPLOADS)) == []
+
+
+def test_local_uploads_on_a_scaled_out_prod_swarm_are_refused_by_config_first(tls_pair: dict[str, str]) -> None:
+    import pulumi
+
+    secrets, secret_keys = stack_secrets("prod", tls_pair)
+    values = {**stack_config("prod"), **secrets, "target": "swarm"}
+    with pytest.raises(pulumi.RunError, match=r"openwebui:storage.provider: prod on a swarm with 2 replicas "
+                                              r"keeps uploads off the node"):
+        run_program("prod", values, secret_keys)
+
+
+OVERLAY = "docker-network-require-encrypted-overlay"
+
+
+@pytest.mark.parametrize("environment,options,refused", [
+    ("prod", {"encrypted": "true"}, False),
+    ("prod", None, True),
+    ("prod", {"encrypted": "false"}, True),
+    ("staging", {}, True),
+    ("dev", None, False),
+])
+def test_an_overlay_between_nodes_is_encrypted_outside_dev(environment: str, options: dict[str, str] | None,
+                                                           refused: bool) -> None:
+    props: dict[str, Any] = {"name": "n", "driver": "overlay", **({"options": options} if options is not None else {})}
+    found = violations(sp.validate_encrypted_overlay, props, resource_type=sp.NETWORK,
+                       config=pack_config(environment, OVERLAY))
+    assert bool(found) == refused, found
+    bridge = {"name": "n", "driver": "bridge"}
+    assert violations(sp.validate_encrypted_overlay, bridge, resource_type=sp.NETWORK,
+                      config=pack_config("prod", OVERLAY)) == []
+
+
+def test_the_programs_overlay_follows_swarm_encrypt_overlay(tls_pair: dict[str, str]) -> None:
+    import pulumi
+
+    network = declared("dev", tls_pair).of_type(sp.NETWORK)[0].inputs
+    assert network["options"] == {"encrypted": "true"}
+    off = declared("dev", tls_pair, swarm={"encryptOverlay": False}).of_type(sp.NETWORK)[0].inputs
+    assert not off.get("options") and {"label": "openwebui.overlay-encrypted", "value": "false"} in off["labels"]
+    with pytest.raises(pulumi.RunError, match=r"openwebui:swarm.encryptOverlay: prod encrypts the overlay network"):
+        declared("prod", tls_pair, swarm={"encryptOverlay": False})

@@ -26,7 +26,15 @@ import components
 from components.hardening import TYPE_PREFIX
 from components.providers.selfsigned import generate_certificate
 from tests.conftest import stack_secrets
-from tests.mocks import ContractMonitor, Declared, RecordingMocks, declare, run_program, stack_config
+from tests.mocks import (
+    ContractMonitor,
+    Declared,
+    RecordingMocks,
+    declare,
+    object_store_config,
+    run_program,
+    stack_config,
+)
 
 
 def component_classes() -> list[type[pulumi.ComponentResource]]:
@@ -59,7 +67,9 @@ def _stacks() -> list[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
         values = {**stack_config(stack), **secrets, "backup": {"enabled": True}}
         runs.append((f"{stack}+backup", stack, values, secret_keys))
     secrets, secret_keys = stack_secrets("prod", tls)
-    runs.append(("prod+swarm", "prod", {**stack_config("prod"), **secrets, "target": "swarm"}, secret_keys))
+    store, store_keys = object_store_config()
+    runs.append(("prod+swarm", "prod", {**stack_config("prod"), **secrets, **store, "target": "swarm"},
+                 secret_keys + store_keys))
     return runs
 
 

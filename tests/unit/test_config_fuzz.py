@@ -92,6 +92,14 @@ SAMPLES: dict[str, Any] = {
     "backupEncryptionKey": "a-long-backup-passphrase",
     "tlsCertificate": "-----BEGIN CERTIFICATE-----",
     "registry": {"server": "registry.example.com", "username": "acme-deploy"},
+    "storage.s3": {"endpointUrl": "https://s3.example.com", "bucket": "openwebui-uploads",
+                   "accessKeyId": "AKIAOWUITEST"},
+}
+# Keys that mean something only together with others: a key under one of these objects is judged on a stack that
+# has the rest (uploads in S3 are for a swarm stack with storage.provider s3 and its secret key).
+CONTEXT: dict[str, dict[str, Any]] = {
+    "storage.s3": {"target": "swarm", "storage.provider": "s3", "s3SecretAccessKey": "s3-secret-key-for-fuzz-0123",
+                   "backup.enabled": False},
 }
 
 
@@ -110,7 +118,8 @@ def base_values(stack: str) -> dict[str, Any]:
 
 
 def secret_keys(stack: str) -> tuple[str, ...]:
-    return stack_secrets(stack, tls_pair())[1] + ("adminPassword", "backupEncryptionKey", "registryPassword")
+    return stack_secrets(stack, tls_pair())[1] + ("adminPassword", "backupEncryptionKey", "registryPassword",
+                                                  "s3SecretAccessKey")
 
 
 def get_path(values: dict[str, Any], key: str) -> Any:
@@ -357,9 +366,19 @@ def VERBATIM_KEYS(settings_obj: Settings) -> set[str]:  # noqa: N802 - reads as 
     return keys
 
 
+def in_context(stack: str, key: str) -> dict[str, Any]:
+    """The stack's base values, plus what a key under a CONTEXT object needs around it."""
+    values = base_values(stack)
+    for prefix, context in CONTEXT.items():
+        if key == prefix or key.startswith(prefix + "."):
+            for other, other_value in context.items():
+                values = with_value(values, other, other_value)
+    return values
+
+
 def outcome(stack: str, key: str, value: Any, *, run: bool) -> str:
     """Check one changed key; returns "rejected" or "accepted" (assertions fail otherwise)."""
-    values = with_value(base_values(stack), key, value)
+    values = with_value(in_context(stack, key), key, value)
     try:
         load(stack, values)
     except ConfigError as err:
