@@ -28,8 +28,9 @@ move record (RECORD: stack, source kind, revision, rows per table, state `moved`
 on the target since); `--mark-rolled-back` then sets the record's state to `rolled-back`, refused (exit 13) when a
 table changed unless `--force`. The database guard lets `up` switch database.type on what that record says.
 
-The source is only read: an interrupted move (target gone half-way) leaves it as it was, and the next run starts
-the target over (step 5 empties it, the marker says it is ours).
+The source is only read: an interrupted move (target gone half-way, e.g. its server stopped) leaves it as it was,
+says so and names the server, and the next run starts the target over (step 5 empties it, the marker says it is
+ours).
 
 `--dry-run` reads the source and the target's schema and writes nothing: per table the rows that would move and
 every value the target cannot hold (table, column, the row's key, why): text longer than a MySQL TEXT/VARCHAR,
@@ -405,7 +406,8 @@ def target_state(target: DbUrl, heads: list[str]) -> str:
                     return f"refuse:its table {name} holds {count} rows"
             return "head-empty"
     except Exception as exc:
-        die(EXIT_CONNECT, f"cannot reach the target {target.render_as_string()}: {first_line(exc)}")
+        die(EXIT_CONNECT, f"cannot reach the target server ({target.describe()}): {first_line(exc)}. Nothing was "
+            "changed; check that the server runs and answers there, then run the same command again")
     finally:
         engine.dispose()
 
@@ -421,7 +423,8 @@ def migrate_target(args: argparse.Namespace, target: DbUrl) -> None:
     result = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
         die(EXIT_COPY, f"migrating the target failed (migrate exit {result.returncode}): "
-            f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}")
+            f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}. The source was only read; "
+            "run the same command again")
     say("target migrated to head with Open WebUI's migrations")
 
 
@@ -650,13 +653,12 @@ def move(args: argparse.Namespace, on_table_done: Optional[Callable[[str], None]
             started = time.monotonic()
             try:
                 copied = copy(plans, source, target, target_url.kind, args.batch_size, on_table_done)
+                result["copy_seconds"] = round(time.monotonic() - started, 3)
+                checks = verify(plans, source, target)
             except Fail:
                 raise
             except Exception as exc:
-                die(EXIT_COPY, f"the copy stopped: {first_line(exc)}. The source was only read; run the same "
-                    "command again (it starts the target over)")
-            result["copy_seconds"] = round(time.monotonic() - started, 3)
-            checks = verify(plans, source, target)
+                die(EXIT_COPY, interrupted(exc, target_url))
             result["tables"] = {name: {**copied[name], **checks[name]} for name in copied}
             bad = [name for name, check in checks.items() if not check["equal"]]
             if bad:
@@ -664,14 +666,44 @@ def move(args: argparse.Namespace, on_table_done: Optional[Callable[[str], None]
                     f"table {MARKER}; the source is untouched")
             from sqlalchemy import text
 
-            with target.begin() as conn:
-                result["record"] = write_record(conn, source_url, heads, result["tables"])
-                conn.execute(text(f"DROP TABLE {conn.dialect.identifier_preparer.quote(MARKER)}"))
+            try:
+                with target.begin() as conn:
+                    result["record"] = write_record(conn, source_url, heads, result["tables"])
+                    conn.execute(text(f"DROP TABLE {conn.dialect.identifier_preparer.quote(MARKER)}"))
+            except Exception as exc:  # the record's transaction rolled back: the marker is still there
+                die(EXIT_COPY, interrupted(exc, target_url))
         finally:
             target.dispose()
     finally:
         source.dispose()
     return result
+
+
+# Driver texts of a server that cannot be reached at all (SQLAlchemy marks a connection lost mid-way itself:
+# DBAPIError.connection_invalidated, from the dialect's is_disconnect).
+_UNREACHABLE = ("connection refused", "could not connect", "can't connect", "lost connection", "gone away",
+                "no route to host", "timeout expired", "timed out")
+
+
+def server_lost(exc: BaseException) -> bool:
+    """The target server went away (stopped, restarted, the network cut) rather than refusing a statement."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    return bool(exc.connection_invalidated) or any(t in str(exc.orig).lower() for t in _UNREACHABLE)
+
+
+def interrupted(exc: BaseException, target: DbUrl) -> str:
+    """What a copy (or its verification) stopped by `exc` tells the operator: what happened, that the source is as
+    it was, and what to do. Names the server (describe(): no password, no URL)."""
+    if server_lost(exc):
+        what = (f"the target server ({target.describe()}) stopped answering during the copy ({first_line(exc)}). "
+                "The source was only read and is unchanged; when the server answers again (check that it runs "
+                "and is reachable), run the same command again")
+    else:
+        what = f"the copy stopped: {first_line(exc)}. The source was only read; run the same command again"
+    return f"{what} (it starts the target over)"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -201,7 +201,8 @@ def provision(db: Any, admin: str, app_password: str) -> str:
                             "requireSsl": db.ssl_mode in ("require", "verify-ca", "verify-full"),
                             "allowAnyHost": db.user_host == "%", "adoptExisting": adopt})
     except ProvisioningError as exc:
-        die(1, f"creating the target database failed: {exc}")
+        die(1, f"creating the target database failed: {exc}. The app was not stopped and nothing was moved; run "
+               "the same command again once that is fixed")
     return f"{db.type} {db.host}:{db.effective_port}/{db.name} (user {db.user})"
 
 
@@ -331,14 +332,20 @@ def cmd_move(args: argparse.Namespace) -> int:
                                                              "TARGET_DATABASE_URL": container_url(db, password)},
                                          "move")
         if code != 0 or not isinstance(moved, dict):
-            last = [line for line in stderr.splitlines() if "ERROR" in line]
-            raise Fail(code or 1, f"the copy failed (exit {code}): {last[-1] if last else 'see above'}")
+            last = [line.split("ERROR: ", 1)[-1] for line in stderr.splitlines() if "ERROR" in line]
+            raise Fail(code or 1, f"the move into {where} failed (exit {code}): {last[-1] if last else 'see above'}")
     except Fail as failure:
         start_again(stack, stopped, args.timeout)
-        again = ("fix it (`--dry-run` lists every such value) and run the same command again" if failure.code == 11
-                 else "run the same command again")
-        die(failure.code, f"{failure}. The app serves from its SQLite again, which the copy only read; {again} "
-                          "(an interrupted target is started over)")
+        # The copy's own message says what to do when it knows (owui_ops.movedb.interrupted: a server that
+        # stopped answering); the one thing it cannot know is that the app runs again.
+        if failure.code == 11:
+            tail = (", which the copy only read; fix it (`--dry-run` lists every such value) and run the same "
+                    "command again")
+        elif "run the same command again" in str(failure):
+            tail = ""
+        else:
+            tail = ", which the copy only read; run the same command again (an interrupted target is started over)"
+        die(failure.code, f"{str(failure).rstrip('.')}. The app serves from its SQLite again{tail}")
     report = {"stack": stack.name, "target": where, "backup": manifest["name"], "revision": moved["revision"],
               "tables": moved["tables"], "record": moved.get("record"), "copy_seconds": moved.get("copy_seconds"),
               "app_stopped": [c.name for c in stopped]}

@@ -1,14 +1,21 @@
 """The PostgreSQL and MariaDB servers of scripts/db-servers, as the engine tests use them: admin connections,
 logins as the app, and cleanup of what a test names. Where they are (pg_settings, my_settings) and the names tests
-give their objects (unique) serve tests/real too."""
+give their objects (unique) serve tests/real too. PrivatePostgres: a cluster of one test's own, for a test that
+stops its server (the shared ones keep serving every other suite)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from tests.ports import free_port
 
 
 def unique(prefix: str = "owui_t") -> str:
@@ -119,3 +126,109 @@ def pg_from_env() -> Pg:
 
 def my_from_env() -> My:
     return My(**my_settings())
+
+
+PG_BIN = Path(os.environ.get("OWUI_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))  # Debian's postgresql-15
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster in a temporary directory, on a free port of its own with its socket directory beside
+    the data: initdb, start, stop (as an operator or a crash stops it), start again, remove. Run as the `postgres`
+    user when the tests run as root (initdb refuses root). Its admin user (owui_admin, a random password) logs in
+    with SCRAM over TCP on 127.0.0.1 and, `for_containers`, on the Docker bridge's gateway from the bridge networks
+    (containers reach it as host.docker.internal, as scripts/db-servers' server); no TLS."""
+
+    ADMIN_USER = "owui_admin"
+
+    def __init__(self, for_containers: bool = False) -> None:
+        if not (PG_BIN / "initdb").is_file():
+            raise RuntimeError(f"no initdb in {PG_BIN}: scripts/setup --test-servers installs Debian's postgresql")
+        self.for_containers = for_containers
+        self.port = free_port()
+        self.admin_password = secrets.token_urlsafe(18)
+        self.directory = Path(tempfile.mkdtemp(prefix="owui-private-pg-"))
+        self.data = self.directory / "data"
+        self.log = self.directory / "server.log"
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """host, port, admin_user, admin_password: what Pg(...) and tests/real's PgServer(...) take."""
+        return {"host": "127.0.0.1", "port": self.port, "admin_user": self.ADMIN_USER,
+                "admin_password": self.admin_password}
+
+    def command(self, *argv: str) -> list[str]:
+        """argv as the cluster's owner (a test's subprocess may run it, e.g. to stop the server half-way)."""
+        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
+
+    def stop_command(self, mode: str = "immediate") -> list[str]:
+        """pg_ctl stop: `immediate` ends every backend at once, as a crash or a killed server does (the next start
+        recovers); `fast` is an operator's clean stop."""
+        return self.command(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def _run(self, argv: list[str]) -> None:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"{' '.join(argv[-3:])} failed: {result.stderr.strip()[-1000:]}\n{log}")
+
+    def init(self) -> "PrivatePostgres":
+        password_file = self.directory / "admin-password"
+        password_file.write_text(self.admin_password)
+        password_file.chmod(0o600)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+            shutil.chown(password_file, "postgres", "postgres")
+        try:
+            self._run(self.command(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", self.ADMIN_USER,
+                                   f"--pwfile={password_file}", "--auth-local=peer", "--auth-host=scram-sha-256",
+                                   "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"))
+        finally:
+            password_file.unlink()
+        # Small and quick: a test's cluster (fsync off: a stop, even `immediate`, is no power loss).
+        listen = ["127.0.0.1", *([docker_gateway()] if self.for_containers else [])]
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"\nlisten_addresses = '{','.join(listen)}'\nport = {self.port}\n"
+                       f"unix_socket_directories = '{self.directory}'\nmax_connections = 30\n"
+                       "shared_buffers = 16MB\nfsync = off\nfull_page_writes = off\n")
+        (self.data / "pg_hba.conf").write_text(
+            "local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n"
+            # The stacks' bridge networks, as scripts/db-servers allows them.
+            + ("host all all 172.16.0.0/12 scram-sha-256\n" if self.for_containers else ""))
+        return self
+
+    def start(self) -> None:
+        self._run(self.command(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+                               "start"))
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._run(self.stop_command(mode))
+
+    def running(self) -> bool:
+        return subprocess.run(self.command(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status"),
+                              capture_output=True).returncode == 0
+
+    def remove(self) -> None:
+        if self.data.exists() and self.running():
+            self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> "PrivatePostgres":
+        try:
+            self.init().start()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def docker_gateway() -> str:
+    """The default bridge's gateway: where `host.docker.internal:host-gateway` points from a container."""
+    result = subprocess.run(["docker", "network", "inspect", "bridge", "--format",
+                             "{{range .IPAM.Config}}{{.Gateway}}{{end}}"], capture_output=True, text=True, timeout=60)
+    gateway = result.stdout.strip()
+    if result.returncode != 0 or not gateway:
+        raise RuntimeError(f"no gateway of Docker's bridge network: {result.stderr.strip()}")
+    return gateway

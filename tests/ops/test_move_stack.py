@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from owui_ops import movestack
+from owui_ops import movedb, movestack
+from owui_ops.dburl import parse
 from owui_ops.errors import Fail
+from tests.unit.test_move_database_messages import URL, lost, no_secret
 
 
 def test_the_target_from_a_stack_file_json_or_key_values(tmp_path: Path) -> None:
@@ -128,6 +130,25 @@ def test_a_failed_copy_starts_the_app_on_sqlite_again(sequence: list[str], monke
         movestack.cmd_move(movestack.parse_args(["dev", "--to", _target(tmp_path)]))
     assert failed.value.code == 12 and "run the same command again" in str(failed.value)
     assert sequence == ["backup", "provision admin-pw", "stop", "copy", "start ['webui-app-0']"]
+
+
+def test_a_stopped_target_server_is_named_once_with_what_to_do(sequence: list[str], monkeypatch,
+                                                               tmp_path: Path) -> None:
+    """The copy's ERROR line carried up (its container scrubbed it), plus what only the stack command knows: the app
+    runs again. One piece of advice, no URL, no password."""
+    copy_error = f"owui-move: ERROR: {movedb.interrupted(lost('terminating connection', True), parse(URL))}"
+    monkeypatch.setattr(movestack, "run_movedb", lambda *a, **k: (sequence.append("copy"), (
+        12, None, f"owui-move: source sqlite ...\n{copy_error}\n"))[1])
+    with pytest.raises(Fail) as failed:
+        movestack.cmd_move(movestack.parse_args(["dev", "--to", _target(tmp_path)]))
+    message = str(failed.value)
+    assert failed.value.code == 12 and sequence[-2:] == ["copy", "start ['webui-app-0']"]
+    assert message.startswith("the move into postgresql db:5432/openwebui failed (exit 12): the target server "
+                              "(postgresql owui@db.internal:5433/openwebui) stopped answering during the copy")
+    assert message.endswith("(it starts the target over). The app serves from its SQLite again")
+    assert message.count("run the same command again") == 1
+    no_secret(message)
+    assert "admin-pw" not in message
 
 
 def test_a_move_backs_up_first_and_leaves_the_app_stopped(sequence: list[str], monkeypatch, tmp_path: Path,

@@ -26,7 +26,7 @@ from pulumi.dynamic import ConfigureRequest  # noqa: E402
 from pulumi.dynamic.config import Config  # noqa: E402
 
 from components.db_url import build_database_url  # noqa: E402
-from tests.engine.servers import my_settings, pg_settings, unique  # noqa: E402
+from tests.engine.servers import PG_BIN, PrivatePostgres, my_settings, pg_settings, unique  # noqa: E402
 from tests.prerequisites import unavailable  # noqa: E402
 
 ADMIN_KEY = "openwebui:databaseAdminPassword"
@@ -191,6 +191,15 @@ def pg(pg_params: dict[str, Any]) -> Iterator[PgServer]:
     server = PgServer(**pg_params)
     yield server
     server.cleanup()
+
+
+@pytest.fixture()
+def private_pg() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of this test's own, running: the test may stop it (tests/engine/servers.py)."""
+    if not (PG_BIN / "initdb").is_file():
+        unavailable(f"no initdb in {PG_BIN}", "scripts/setup --test-servers installs Debian's postgresql")
+    with PrivatePostgres() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from components.db_url import build_database_url
+from owui_ops.errors import secret_forms
 
-from .conftest import MyServer, PgServer, last_json
+from .conftest import MyServer, PgServer, PrivatePostgres, last_json
 from .test_openwebui_migrations import OPEN_WEBUI_HEAD, ROOT, owui_python, run_owui  # noqa: F401
 
 APP_PASSWORD = "m0ve-p@ss:w/rd%"
@@ -282,4 +283,62 @@ def test_interrupted_move_leaves_the_source_and_a_rerun_completes(owui_python: s
 
     moved = assert_moved(run_move(owui_python, source, url, tmp_path))
     assert moved["target_state"] == "ours"
+    assert sha(source) == before
+
+
+# The copy as `python3 -m owui_ops move-database --json` runs it (its own error printing and exit code), with the
+# target's server stopped for real once five tables are in: `pg_ctl stop -m immediate`, every backend ended at once.
+STOP_SERVER = """
+import json, os, subprocess, sys
+from owui_ops import movedb
+done = []
+def stop_server(table):
+    done.append(table)
+    if len(done) == 5:
+        subprocess.run(json.loads(os.environ["STOP_SERVER"]), check=True, capture_output=True, timeout=60)
+real_copy = movedb.copy
+movedb.copy = lambda *args: real_copy(*args[:5], on_table_done=stop_server)
+code = movedb.main(["--json"])
+print(json.dumps({"code": code, "tables_done": len(done)}))
+"""
+
+
+def test_target_server_stopped_half_way_then_started_a_rerun_completes(owui_python: str,  # noqa: F811
+                                                                        source_db: Path,
+                                                                        private_pg: PrivatePostgres,
+                                                                        tmp_path: Path) -> None:
+    server = PgServer(**private_pg.settings)
+    source = copy_source(source_db, tmp_path)
+    before = sha(source)
+    database, url = server.app_database(APP_PASSWORD)
+    cut = run_move(owui_python, source, url, tmp_path, script=STOP_SERVER,
+                   extra_env={"STOP_SERVER": json.dumps(private_pg.stop_command("immediate"))})
+    assert cut.returncode == 0, cut.stderr[-3000:]
+    # The stop surfaces at the first statement after it: the next table with rows or a sequence.
+    stopped = last_json(cut)
+    assert stopped["code"] == 12 and 5 <= stopped["tables_done"] < 20, cut.stderr[-3000:]
+    assert not private_pg.running()
+    # What the operator reads: the server by name (no URL, no password in any form), the source unchanged, what to do.
+    [error] = [line for line in cut.stderr.splitlines() if "ERROR" in line]
+    print(error)
+    role = server.created_roles[-1]
+    assert f"the target server (postgresql {role}@127.0.0.1:{server.port}/{database}) stopped answering during " \
+           "the copy" in error, error
+    assert "The source was only read and is unchanged" in error
+    assert "when the server answers again" in error and "run the same command again" in error
+    everything = cut.stdout + cut.stderr
+    for secret in (*secret_forms(APP_PASSWORD), *secret_forms(server.admin_password)):
+        assert secret not in everything
+    assert url not in everything and "://" not in error
+    assert sha(source) == before
+
+    private_pg.start()
+    q = lambda sql: server.query(sql, dbname=database)  # noqa: E731
+    # Half-way: the tables before the stop committed, the one in flight rolled back, the marker left for the re-run.
+    assert q("SELECT count(*) FROM auth") == [(2,)] and q("SELECT count(*) FROM chat_message") == [(0,)]
+    assert q("SELECT count(*) FROM owui_move_in_progress") == [(0,)]
+
+    moved = assert_moved(run_move(owui_python, source, url, tmp_path))
+    assert moved["target_state"] == "ours"
+    assert q("SELECT stack, state FROM owui_move_record") == [("", "moved")]
     assert sha(source) == before
