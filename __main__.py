@@ -150,6 +150,7 @@ if settings.target == "swarm":
         redis_image=settings.redis.image if settings.redis_enabled else None,
         redis_password=secrets.redis_password if settings.redis_enabled else None,
         placement_constraints=settings.swarm.placement_constraints,
+        proxy_placement_constraints=settings.swarm.proxy_placement_constraints,
         converge_timeout_seconds=settings.swarm.converge_timeout_seconds,
         depends_on=[migration, app_image],
     ), on_docker_host)

@@ -728,6 +728,9 @@ class SwarmSettings(_Model):
     # fixed address on a swarm).
     subnet: str = "10.215.0.0/24"
     placement_constraints: list[str] = Field(default_factory=list)
+    # Where nginx runs, when not where everything else may: its ports are published on its node (publish mode
+    # host), so the public name points at the nodes these select (e.g. node.labels.edge == yes).
+    proxy_placement_constraints: Optional[list[str]] = None
     # How long `up` waits for a service's tasks to run (create) or its rolling update to complete.
     converge_timeout_seconds: int = Field(600, ge=30, le=7200)
     # IPsec (ESP) between nodes on the overlay network. Only where the kernel has no ESP (dockerd: `Failed Adding
@@ -740,10 +743,10 @@ class SwarmSettings(_Model):
     def _check_subnet(cls, value: str) -> str:
         return NetworkSettings._check_subnet(value)
 
-    @field_validator("placement_constraints")
+    @field_validator("placement_constraints", "proxy_placement_constraints")
     @classmethod
-    def _check_constraints(cls, value: list[str]) -> list[str]:
-        for item in value:
+    def _check_constraints(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        for item in value or []:
             if not _CONSTRAINT.fullmatch(item):
                 raise ValueError(f"{item!r} is not a placement constraint such as node.role == manager or "
                                  "node.labels.openwebui == yes")

@@ -44,6 +44,8 @@ class SwarmStackArgs:
     redis_image: Optional[pulumi.Input[str]] = None
     redis_password: Optional[pulumi.Input[str]] = None
     placement_constraints: Sequence[str] = ()
+    # nginx's own placement (its ports are on its node); None: placement_constraints.
+    proxy_placement_constraints: Optional[Sequence[str]] = None
     converge_timeout_seconds: int = 600
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -89,7 +91,9 @@ class SwarmStack(pulumi.ComponentResource):
             profile=args.proxy, image=args.proxy_image, nginx=dataclasses.replace(args.nginx, app_host=app_service),
             network_id=args.network_id,
             http_port=args.http_port, https_port=args.https_port, certificate_pem=args.certificate_pem,
-            secrets=secrets, placement_constraints=args.placement_constraints,
+            secrets=secrets,
+            placement_constraints=(args.placement_constraints if args.proxy_placement_constraints is None
+                                   else args.proxy_placement_constraints),
             converge_timeout_seconds=args.converge_timeout_seconds, depends_on=[app]), child)
         self.app_service = app.service_name
         self.proxy_service = proxy.service_name

@@ -230,3 +230,14 @@ def test_the_programs_overlay_follows_swarm_encrypt_overlay(tls_pair: dict[str, 
     assert not off.get("options") and {"label": "openwebui.overlay-encrypted", "value": "false"} in off["labels"]
     with pytest.raises(pulumi.RunError, match=r"openwebui:swarm.encryptOverlay: prod encrypts the overlay network"):
         declared("prod", tls_pair, swarm={"encryptOverlay": False})
+
+
+def test_nginx_may_have_its_own_placement(tls_pair: dict[str, str]) -> None:
+    """Its ports are published on its node (publish mode host): swarm.proxyPlacementConstraints pins it to the
+    nodes the public name points at; the app, Redis and the rest keep swarm.placementConstraints."""
+    found = services(declared("dev", tls_pair, swarm={"placementConstraints": ["node.labels.owui == yes"],
+                                                      "proxyPlacementConstraints": ["node.role == manager"]}))
+    assert found["proxy"]["taskSpec"]["placement"]["constraints"] == ["node.role == manager"]
+    assert found["app"]["taskSpec"]["placement"]["constraints"] == ["node.labels.owui == yes"]
+    same = services(declared("dev", tls_pair, swarm={"placementConstraints": ["node.labels.owui == yes"]}))
+    assert same["proxy"]["taskSpec"]["placement"]["constraints"] == ["node.labels.owui == yes"]
