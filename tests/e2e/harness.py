@@ -42,10 +42,15 @@ class RealDeployment:
                 self.stack.set_secret(key, self.values[key])
                 self._secrets_set[key] = self.values[key]
 
-    def up(self, **changes: Any) -> auto.UpResult:
-        """`up` with the config changed as given; raises DeployError when a step fails."""
+    def configure(self, **changes: Any) -> None:
+        """The config changed as given, written (stack file and secrets), nothing run: for a command that reads the
+        stack's config through the engine (scripts/owui)."""
         self.values.update(changes)
         self._write_config()
+
+    def up(self, **changes: Any) -> auto.UpResult:
+        """`up` with the config changed as given; raises DeployError when a step fails."""
+        self.configure(**changes)
         return self.stack.up()
 
     def preview(self, expect_no_changes: bool = False, refresh: bool = False) -> auto.PreviewResult:

@@ -13,7 +13,10 @@ setting. Then:
   - `up` switches: the same users log in, the same chats with the same messages, the file is served, sign-up stays
     off, the SQLite file is still in the volume;
   - `--rollback` refuses while the server has writes the SQLite file lacks (the sign-ins), names the tables, and
-    with --force --up goes back to SQLite through the engine.
+    with --force --up goes back to SQLite through the engine;
+  - a move whose target server (a PostgreSQL cluster of the test's own) is stopped half-way: the app serves from
+    its SQLite again, byte-identical, the message names the server and what to do; the server started again, the
+    same command completes and `up` switches.
 
 MariaDB: Open WebUI 0.12.4 cannot run on MySQL (tests/real/test_move_database.py's docstring: its migrations fail
 on MySQL), and the open-webui-next image is not available here, so no app runs on MariaDB. What runs against the
@@ -24,23 +27,28 @@ adoptExisting, the account made by the providers) with every table's checksum eq
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import psycopg2
 import pytest
 
 from deploy.stack import DeployError
+from owui_ops.errors import secret_forms
 from tests.conftest import stack_config
 from tests.e2e.checks import Client
 from tests.e2e.conftest import require
 from tests.e2e.harness import RealDeployment, containers_of, docker
+from tests.engine.servers import Pg, PrivatePostgres
 from tests.real.test_move_database import head_schema_for_mysql
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
@@ -354,3 +362,171 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
     lap("checks on sqlite")
     deployment.preview(expect_no_changes=True)
     lap("preview")
+
+
+# The done-when's interruption for real: the target's PostgreSQL stopped while the stack's move copies. A cluster of
+# this test's own (tests/engine/servers.py PrivatePostgres): the shared server serves every other suite meanwhile.
+STOPPED_DB = "openwebui_e2e_move16_stop"
+HELD_TABLE = "chat_message"
+
+
+class StopServerMidCopy(threading.Thread):
+    """Stops the target's server while the move copies: once the move's marker table is committed (the target
+    emptied, the copy under way) it takes HELD_TABLE's lock, so the copy cannot fill it (or, if already past it,
+    verify it) and waits; when a statement of the move waits on that lock, the stack's SQLite file is hashed (the
+    app is stopped then) and the server stopped at once (`pg_ctl stop -m immediate`, as a crash or kill does)."""
+
+    def __init__(self, server: PrivatePostgres, database: str, sqlite_file: Path) -> None:
+        super().__init__(daemon=True)
+        self.server, self.database, self.sqlite_file = server, database, sqlite_file
+        self.done = threading.Event()
+        self.waiting: str = ""  # the move's statement that waited on the lock
+        self.sqlite_sha: str = ""
+        self.error: str = ""
+        self.stopped_at = 0.0
+
+    def _connect(self) -> Any:
+        while not self.done.is_set():
+            try:
+                return Pg(**self.server.settings).connect(dbname=self.database)
+            except psycopg2.OperationalError:  # the move has not created the database yet
+                time.sleep(0.1)
+        return None
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 600
+        try:
+            watch = self._connect()
+            if watch is None:
+                return
+            with watch.cursor() as cursor:
+                while True:
+                    if self.done.is_set() or time.monotonic() > deadline:
+                        return
+                    cursor.execute("SELECT to_regclass('owui_move_in_progress') IS NOT NULL")
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.02)
+            hold = Pg(**self.server.settings).connect(dbname=self.database)
+            hold.autocommit = False
+            hold.cursor().execute(f"LOCK TABLE {HELD_TABLE} IN ACCESS EXCLUSIVE MODE")
+            with watch.cursor() as cursor:
+                while not self.done.is_set() and time.monotonic() < deadline:
+                    cursor.execute("SELECT a.query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                   "WHERE NOT l.granted AND l.relation = %s::regclass", (HELD_TABLE,))
+                    found = cursor.fetchone()
+                    if found:
+                        self.waiting = found[0]
+                        break
+                    time.sleep(0.05)
+            if self.waiting:
+                self.sqlite_sha = hashlib.sha256(self.sqlite_file.read_bytes()).hexdigest()
+                self.server.stop("immediate")
+                self.stopped_at = time.monotonic()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+def volume_file(volume: str, name: str) -> Path:
+    """A file of a local Docker volume, read from the host (the tests run as root beside the daemon)."""
+    return Path(docker("volume", "inspect", volume, "--format", "{{.Mountpoint}}").strip()) / name
+
+
+def test_target_server_stopped_mid_move_then_started_and_the_rerun_switches(moved_stack: RealDeployment) -> None:
+    """The stack serves from SQLite (the test above ends with its rollback; alone, the fixture's fresh deploy).
+    The target server stops half-way: the command names it and says what to do, with no password or URL; the app
+    serves from its SQLite again, the file byte-identical to what it was with the app stopped; the server started
+    again, the same command completes with equal checksums and `up` switches to it."""
+    deployment, client = moved_stack, moved_stack.client
+    clock = time.monotonic()
+
+    def lap(what: str) -> None:
+        nonlocal clock
+        print(f"[{what}: {time.monotonic() - clock:.1f}s]")
+        clock = time.monotonic()
+
+    [app] = containers_of(STACK, "app")
+    assert any(e.startswith("DATABASE_URL=sqlite") for e in app["Config"]["Env"])
+    admin_email = deployment.values["admin"]["email"]
+    admin = client.token(admin_email, deployment.admin_password)
+    messages = {f"s-{i}": {"id": f"s-{i}", "parentId": f"s-{i - 1}" if i else None,
+                           "childrenIds": [f"s-{i + 1}"] if i < 5 else [],
+                           "role": "user" if i % 2 == 0 else "assistant",
+                           "content": f"before the server stopped, {i}", "timestamp": 1_700_000_100 + i}
+                for i in range(6)}
+    api(client, "post", "/api/v1/chats/new", admin, json={"chat": {
+        "title": "Server stopped", "models": ["none"], "messages": list(messages.values()),
+        "history": {"messages": messages, "currentId": "s-5"}}})
+
+    def seen(token: str) -> dict[str, Any]:
+        chats = api(client, "get", "/api/v1/chats/", token)
+        return {c["id"]: (c["title"], api(client, "get", f"/api/v1/chats/{c['id']}", token)["chat"]["history"])
+                for c in chats}
+
+    before = seen(admin)
+    sqlite_file = volume_file(VOLUME, "webui.db")
+    with PrivatePostgres(for_containers=True) as server:
+        target = {"type": "postgresql", "host": "127.0.0.1", "port": server.port,
+                  "containerHost": "host.docker.internal", "name": STOPPED_DB, "user": STOPPED_DB,
+                  "adminUser": server.ADMIN_USER, "sslMode": "disable"}
+        deployment.configure(database=target, databaseAdminPassword=server.admin_password)
+        stack_file = deployment.stack.work_dir / f"Pulumi.{STACK}.yaml"
+        move = ("move-database", STACK, "--to", str(stack_file), "--backup-dir", str(deployment.backups), "--json")
+        try:
+            lap("seed")
+            stopper = StopServerMidCopy(server, STOPPED_DB, sqlite_file)
+            stopper.start()
+            started = time.monotonic()
+            cut = owui(deployment, *move)
+            stopper.done.set()
+            stopper.join(timeout=30)
+            assert not stopper.error and stopper.waiting, (stopper.error, cut.stderr[-3000:])
+            print(f"server stopped {stopper.stopped_at - started:.1f}s into the move, while it waited in: "
+                  f"{stopper.waiting[:100]}; the command returned {time.monotonic() - stopper.stopped_at:.1f}s later")
+            assert not server.running()
+            # The message: the server named, what to do, the app serving again; no password or URL in any form.
+            assert cut.returncode == 12, cut.stderr[-3000:]
+            error = [line for line in cut.stderr.splitlines() if "ERROR:" in line][-1]
+            assert f"the move into postgresql 127.0.0.1:{server.port}/{STOPPED_DB} failed (exit 12): the target " \
+                   f"server (postgresql {STOPPED_DB}@host.docker.internal:{server.port}/{STOPPED_DB}) stopped " \
+                   "answering during the copy" in error, error
+            assert "when the server answers again" in error and error.count("run the same command again") == 1
+            assert error.endswith("The app serves from its SQLite again")
+            for secret in secret_forms(server.admin_password):
+                assert secret not in cut.stdout + cut.stderr
+            assert "://" not in cut.stdout + cut.stderr and "DATABASE_URL" not in cut.stdout + cut.stderr
+            # Serving from SQLite again, the file as it was with the app stopped, the same data.
+            lap("move cut by the stopped server")
+            client.wait_healthy()
+            assert hashlib.sha256(sqlite_file.read_bytes()).hexdigest() == stopper.sqlite_sha
+            [again] = containers_of(STACK, "app")
+            assert again["Id"] == app["Id"] and any(e.startswith("DATABASE_URL=sqlite") for e in again["Config"]["Env"])
+            assert seen(client.token(admin_email, deployment.admin_password)) == before
+            lap("serving from SQLite again")
+
+            server.start()
+            target_sql = Pg(**server.settings)
+            # Half-way: the marker left for the re-run, no move record, nothing the app could switch to.
+            assert target_sql.run("SELECT count(*) FROM owui_move_in_progress", dbname=STOPPED_DB) == [(0,)]
+            assert target_sql.run("SELECT to_regclass('owui_move_record')", dbname=STOPPED_DB) == [(None,)]
+            with pytest.raises(DeployError, match="openwebui:database.type"):
+                deployment.preview()
+            lap("server started again")
+
+            moved = owui(deployment, *move)
+            assert moved.returncode == 0, moved.stdout[-2000:]
+            tables = last_json(moved.stdout)["tables"]
+            assert all(t["equal"] for t in tables.values()), tables
+            assert tables["chat_message"]["target_rows"] >= len(messages)
+            lap("re-run")
+            deployment.up()
+            client.wait_healthy()
+            [switched] = containers_of(STACK, "app")
+            assert any(e.startswith("DATABASE_URL=postgresql://") and f":{server.port}/{STOPPED_DB}" in e
+                       for e in switched["Config"]["Env"])
+            assert seen(client.token(admin_email, deployment.admin_password)) == before
+            lap("switch")
+        finally:
+            # The stack's database resources live on this server: destroy while it runs (the fixture's own
+            # destroy then finds nothing).
+            deployment.destroy()

@@ -225,10 +225,11 @@ class PrivatePostgres:
 
 
 def docker_gateway() -> str:
-    """The default bridge's gateway: where `host.docker.internal:host-gateway` points from a container."""
-    result = subprocess.run(["docker", "network", "inspect", "bridge", "--format",
-                             "{{range .IPAM.Config}}{{.Gateway}}{{end}}"], capture_output=True, text=True, timeout=60)
-    gateway = result.stdout.strip()
-    if result.returncode != 0 or not gateway:
-        raise RuntimeError(f"no gateway of Docker's bridge network: {result.stderr.strip()}")
-    return gateway
+    """docker0's address: where `host.docker.internal:host-gateway` points from a container (scripts/db-servers
+    listens there too; Docker 20.10's default bridge lists no gateway in `docker network inspect`)."""
+    result = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "docker0"], capture_output=True, text=True,
+                            timeout=30)
+    fields = result.stdout.split()
+    if result.returncode != 0 or "inet" not in fields:
+        raise RuntimeError(f"no IPv4 address on docker0 (is Docker running?): {result.stderr.strip()}")
+    return fields[fields.index("inet") + 1].split("/")[0]
