@@ -45,7 +45,9 @@ def _service_inputs(name: str, image: str, **task: object) -> dict:
         "mounts": [{"target": "/w", "type": "tmpfs", "tmpfsOptions": {"sizeBytes": 1048576, "mode": 0o777}}],
         "env": {"A": "1", "B": "x=y"}, "stopGracePeriod": "1m",
         "healthcheck": {"tests": ["CMD", "wget", "-qO-", "http://127.0.0.1:8080/ok"], "interval": "1s",
-                        "timeout": "2s", "retries": 3}}, **task},
+                        "timeout": "2s", "retries": 3}},
+        # Node 1, the manager, holds the test image; workers another test may have joined hold none.
+        "placement": {"constraints": ["node.role == manager"]}, **task},
         "mode": {"replicated": {"replicas": 2}},
         "updateConfig": {"order": "start-first", "failureAction": "rollback", "monitor": "3s"},
         "endpointSpec": {"mode": "dnsrr"},
