@@ -6,6 +6,7 @@ FILE_ENV_SCRIPT sets in the process only (components/swarm_service.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -28,6 +29,10 @@ from components.swarm_service import (
 )
 
 PASSWORD_FILE = "redis_password"
+# The health check is a separate process in the task (`docker exec`), which FILE_ENV_SCRIPT never started: it has
+# REDIS_PASSWORD_FILE, not the password, so it reads the file (the container's REDIS_PASSWORD check would fail every
+# time, and the swarm would stop the task as unhealthy).
+HEALTH_COMMAND = ["sh", "-c", 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli ping | grep -q PONG']
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +54,8 @@ class SwarmRedis(pulumi.ComponentResource):
         service = docker.Service(
             f"{name}-server",
             task_spec=task_spec(ServiceSpecArgs(
-                profile=args.profile, image=args.image, command=wrapped(["start-redis"]),
+                profile=dataclasses.replace(args.profile, health_command=HEALTH_COMMAND), image=args.image,
+                command=wrapped(["start-redis"]),
                 network_id=args.network_id, aliases=[REDIS_ALIAS],
                 env=file_env({"REDIS_PASSWORD": PASSWORD_FILE}),
                 secrets=args.secrets.references(uid, gid, only={PASSWORD_FILE}),

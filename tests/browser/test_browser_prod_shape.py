@@ -9,7 +9,6 @@ journey through nginx is served by both.
 
 from __future__ import annotations
 
-import queue
 import time
 
 import pytest
@@ -21,6 +20,7 @@ from tests.conftest import stack_config
 from tests.e2e.harness import containers_of, docker
 from tests.engine.servers import pg_from_env
 from tests.prerequisites import require
+from tests.socketio_probe import ChannelListener
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 
@@ -93,8 +93,6 @@ def test_token_from_one_replica_accepted_by_the_other(prod):
 
 
 def test_socketio_client_on_replica_1_gets_a_message_posted_through_replica_2(prod):
-    import socketio  # python-socketio[client]
-
     first, second = replicas()
     one, two = replica_url(first), replica_url(second)
     session = signin(two, prod.target.admin_email, prod.admin_password)
@@ -104,40 +102,19 @@ def test_socketio_client_on_replica_1_gets_a_message_posted_through_replica_2(pr
     assert channel.status_code == 200, channel.text[:300]
     channel_id = channel.json()["id"]
 
-    events: "queue.Queue[dict]" = queue.Queue()
-    # The web app's origin: the server accepts websockets only from CORS_ALLOW_ORIGIN (app_env.py;
-    # socket/main.py cors_allowed_origins), and websocket-client would send http://<replica>.
-    client = socketio.Client(reconnection=False,
-                             websocket_extra_options={"origin": prod.target.url})
-    client.on("events:channel", events.put)
-    started = time.monotonic()
-    # Open WebUI's Socket.IO: path /ws/socket.io, websocket transport only (socket/main.py).
-    client.connect(one, socketio_path="/ws/socket.io", transports=["websocket"],
-                   auth={"token": session["token"]}, wait_timeout=20)
+    listener = ChannelListener(one, prod.target.url, session["token"], session["id"])
     try:
-        # user-join puts this connection into the rooms of the user's channels (socket/main.py).
-        joined = client.call("user-join", {"auth": {"token": session["token"]}}, timeout=20)
-        assert joined and joined["id"] == session["id"]
-        text = f"hello across replicas {started}"
+        text = f"hello across replicas {listener.started}"
         posted = requests.post(two + f"/api/v1/channels/{channel_id}/messages/post", headers=auth,
                                json={"content": text}, timeout=30)
         assert posted.status_code == 200, posted.text[:300]
-        deadline = time.monotonic() + 20
-        received = None
-        while time.monotonic() < deadline and received is None:
-            try:
-                event = events.get(timeout=1)
-            except queue.Empty:
-                continue
-            if event.get("data", {}).get("type") == "message":
-                received = event
+        received = listener.wait_message(channel_id)
         assert received is not None, "replica 1's client never got the message posted on replica 2"
         print(f"event from replica 2 reached replica 1's client "
-              f"{time.monotonic() - started:.2f}s after connecting")
-        assert received["channel_id"] == channel_id
+              f"{time.monotonic() - listener.started:.2f}s after connecting")
         assert received["data"]["data"]["content"] == text
     finally:
-        client.disconnect()
+        listener.close()
     # The POST went to replica 2 only: replica 1 heard of the message through Redis.
     assert "/messages/post" not in docker("logs", first["Id"])
     assert "/messages/post" in docker("logs", second["Id"])

@@ -22,7 +22,15 @@ from bench.upgrade_probe import Probe, figures
 from tests.e2e.checks import Client
 from tests.e2e.harness import RealDeployment
 from tests.mocks import stack_config
-from tests.swarm_node import DOCKER_HOST, load_image, node_docker, swarm_host
+from tests.swarm_node import (
+    DOCKER_HOST,
+    load_image,
+    node_docker,
+    remove_swarm_stack,
+    stack_services,
+    stack_tasks,
+    swarm_host,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -36,31 +44,16 @@ NETWORK = "openwebui-dev-swarm"
 
 
 def _services() -> list[dict[str, Any]]:
-    ids = node_docker("service", "ls", "-q", "--filter", f"label=openwebui.stack={STACK}").stdout.split()
-    return json.loads(node_docker("service", "inspect", *ids).stdout) if ids else []
+    return stack_services(STACK)
 
 
 def _task_containers(role: str | None = None) -> list[str]:
-    args = ["ps", "-q", "--filter", f"label=openwebui.stack={STACK}"]
-    if role:
-        args += ["--filter", f"label=openwebui.role={role}"]
-    return node_docker(*args).stdout.split()
+    return stack_tasks(STACK, role)
 
 
 def _cleanup() -> None:
     """What an interrupted earlier run may have left on the node."""
-    for service in _services():
-        node_docker("service", "rm", service["ID"], check=False)
-    for kind in ("secret", "config"):
-        names = node_docker(kind, "ls", "-q", "--filter", f"label=openwebui.stack={STACK}").stdout.split()
-        if names:
-            node_docker(kind, "rm", *names, check=False)
-    deadline = time.monotonic() + 60
-    while node_docker("network", "rm", NETWORK, check=False).returncode and time.monotonic() < deadline:
-        if "not found" in node_docker("network", "inspect", NETWORK, check=False).stderr.lower():
-            break
-        time.sleep(2)
-    node_docker("volume", "rm", "-f", VOLUME, check=False)
+    remove_swarm_stack(STACK, NETWORK, VOLUME)
 
 
 @pytest.fixture(scope="module")

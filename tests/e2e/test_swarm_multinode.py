@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.doubles.conftest import tiny_image  # noqa: F401 - the fixture
-from tests.swarm_node import ROOT, load_image, node_docker, swarm_host
+from tests.swarm_node import ROOT, leave_node_one_alone, load_image, node_docker, start_nodes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -30,45 +30,17 @@ SERVICE, NETWORK = "owui-multinode-probe", "owui-multinode-ov"
 ESP_MISSING = re.compile(r"Failed Adding [rf]SA\{.*Proto: esp.*function not implemented")
 
 
-def _on(node: int, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                               "DOCKER_HOST": f"unix:///run/owui-swarm/{node}/docker.sock"})
-    if check and done.returncode:
-        raise RuntimeError(f"node {node}: docker {' '.join(args[:3])}: {done.stderr.strip()}")
-    return done
-
-
 @pytest.fixture(scope="module")
 def three_nodes(tiny_image: str) -> Iterator[None]:  # noqa: F811
-    swarm_host()
-    started = subprocess.run([str(ROOT / "scripts" / "swarm-nodes"), "up", "--nodes", str(NODES)],
-                             capture_output=True, text=True, check=False, timeout=600,
-                             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SWARM_NODES_IMAGES": ""})
     try:
-        assert started.returncode == 0, started.stderr[-2000:]
-        ready = node_docker("node", "ls", "--format", "{{.Status}}").stdout.split()
-        assert ready.count("Ready") == NODES, ready
+        start_nodes(NODES)
         for node in range(1, NODES + 1):
-            if node == 1:
-                load_image(tiny_image)
-            else:
-                saved = subprocess.run(["docker", "save", tiny_image], capture_output=True, check=True).stdout
-                subprocess.run(["docker", "load", "-q"], input=saved, capture_output=True, check=True,
-                               env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                    "DOCKER_HOST": f"unix:///run/owui-swarm/{node}/docker.sock"})
+            load_image(tiny_image, node)
         yield
     finally:
         node_docker("service", "rm", SERVICE, check=False)
         _remove_network()
-        for node in range(2, NODES + 1):
-            _on(node, "swarm", "leave", "--force", check=False)
-            subprocess.run([str(ROOT / "scripts" / "swarm-nodes"), "stop", str(node)], capture_output=True,
-                           check=False, timeout=120)
-        for line in node_docker("node", "ls", "--format", "{{.ID}} {{.Self}}").stdout.splitlines():
-            node_id, is_self = line.split()
-            if is_self != "true":
-                node_docker("node", "rm", "--force", node_id, check=False)
+        leave_node_one_alone(NODES)
 
 
 def _tasks() -> dict[str, str]:
