@@ -11,6 +11,18 @@ import pulumi_docker as docker
 from components.hardening import TYPE_PREFIX, child_opts
 
 
+def data_volume(parent: pulumi.Resource, name: str, stack: str, volume_name: str,
+                delete_data_on_destroy: bool) -> docker.Volume:
+    """The stack's data volume, on one daemon or a swarm: `pulumi destroy` leaves it and its data unless the stack
+    says otherwise (storage.deleteDataOnDestroy)."""
+    return docker.Volume(
+        f"{name}-data",
+        name=volume_name,
+        labels=[docker.VolumeLabelArgs(label="openwebui.stack", value=stack)],
+        opts=child_opts(parent, retain_on_delete=not delete_data_on_destroy, protect=False),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class FoundationArgs:
     stack: str
@@ -39,13 +51,7 @@ class Foundation(pulumi.ComponentResource):
             labels=[docker.NetworkLabelArgs(label="openwebui.stack", value=args.stack)],
             opts=child_opts(self),
         )
-        volume = docker.Volume(
-            f"{name}-data",
-            name=args.volume_name,
-            labels=[docker.VolumeLabelArgs(label="openwebui.stack", value=args.stack)],
-            opts=child_opts(self, retain_on_delete=not args.delete_data_on_destroy,
-                            protect=False),
-        )
+        volume = data_volume(self, name, args.stack, args.volume_name, args.delete_data_on_destroy)
         self.network_name = network.name
         self.volume_name = volume.name
         self.register_outputs({"network_name": self.network_name, "volume_name": self.volume_name})

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.hardening import TYPE_PREFIX, child_opts
+from components.network import data_volume
 
 OVERLAY_OPTIONS = {"encrypted": "true"}
 # Set on an unencrypted overlay (swarm.encryptOverlay false): labels are ForceNew (row N5), so switching encryption
@@ -52,12 +53,7 @@ class SwarmFoundation(pulumi.ComponentResource):
                     *([] if args.encrypted else [docker.NetworkLabelArgs(label=UNENCRYPTED_LABEL, value="false")])],
             opts=child_opts(self, ignore_changes=["options"]),
         )
-        volume = docker.Volume(
-            f"{name}-data",
-            name=args.volume_name,
-            labels=[docker.VolumeLabelArgs(label="openwebui.stack", value=args.stack)],
-            opts=child_opts(self, retain_on_delete=not args.delete_data_on_destroy, protect=False),
-        )
+        volume = data_volume(self, name, args.stack, args.volume_name, args.delete_data_on_destroy)
         # Services attach by network ID: a name given to a service reads back as the ID (row W3) and would
         # replace the service on every `up`.
         self.network_id = network.id
