@@ -124,7 +124,9 @@ nginx_settings = NginxConfigArgs(
     auth_burst=settings.proxy.auth_burst,
     read_timeout_seconds=settings.proxy.read_timeout_seconds,
     hsts_max_age=settings.proxy.hsts_max_age)
-app_profile = profile("app", settings.image, "1000:1000", app_process.HEALTH_COMMAND, health_start_period="2m0s")
+app_profile = profile("app", settings.image, "1000:1000", app_process.HEALTH_COMMAND,
+                      health_start_period=app_process.START_PERIOD,
+                      health_timeout_seconds=app_process.HEALTH_TIMEOUT_SECONDS)
 proxy_profile = profile("proxy", settings.proxy.image, "101:101",
                         ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/"])
 redis_profile = profile("redis", settings.redis.image, "1000:1000",

@@ -42,6 +42,7 @@ class ContainerProfile:
     health_interval_seconds: int = 5
     tmpfs: dict[str, str] = field(default_factory=lambda: dict(table.TMPFS))
     health_start_period: str = "30s"
+    health_timeout_seconds: int = 5
     # The stack's Docker daemon for the docker CLI of its steps (owui_ops/dockerhost.py stack_environment).
     docker_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -106,7 +107,7 @@ def hardened_container_args(profile: ContainerProfile) -> HardenedContainerArgs:
             tests=["CMD", *profile.health_command],
             # Docker runs the first check one interval after start: short, so deploys notice "healthy" soon.
             interval=format_ns(profile.health_interval_seconds * 10**9),
-            timeout="5s",
+            timeout=format_ns(profile.health_timeout_seconds * 10**9),
             retries=6,
             start_period=profile.health_start_period,
         ),

@@ -110,7 +110,8 @@ def task_spec(args: ServiceSpecArgs) -> docker.ServiceTaskSpecArgs:
             configs=list(args.configs),
             stop_grace_period=STOP_GRACE,
             healthcheck=docker.ServiceTaskSpecContainerSpecHealthcheckArgs(
-                tests=["CMD", *profile.health_command], interval=health_interval, timeout="5s", retries=6,
+                tests=["CMD", *profile.health_command], interval=health_interval,
+                timeout=short_dur(profile.health_timeout_seconds * 10**9), retries=6,
                 start_period=short_dur(parse(profile.health_start_period))),
         ),
         resources=docker.ServiceTaskSpecResourcesArgs(limits=docker.ServiceTaskSpecResourcesLimitsArgs(

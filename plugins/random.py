@@ -21,6 +21,8 @@ LOWER = "abcdefghijklmnopqrstuvwxyz"
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
 
+BCRYPT_COST = 10  # golang.org/x/crypto bcrypt/bcrypt.go DefaultCost
+
 PASSWORD_DEFAULTS: Props = {
     "special": True, "upper": True, "lower": True, "numeric": True,
     "minLower": 0, "minUpper": 0, "minNumeric": 0, "minSpecial": 0,
@@ -70,8 +72,10 @@ class RandomPassword(ResourceType):
     def create(self, name: str, inputs: Props, timeout: float) -> tuple[str, Props]:
         planned = {**PASSWORD_DEFAULTS, **inputs}
         result = generate_string(planned)
-        # R8: bcrypt at the default cost over the first 72 bytes.
-        hashed = bcrypt.hashpw(result.encode()[:72], bcrypt.gensalt()).decode()
+        # R8: upstream's generateHash is Go's bcrypt.GenerateFromPassword(..., bcrypt.DefaultCost) over the first
+        # 72 bytes; golang.org/x/crypto bcrypt/bcrypt.go: DefaultCost = 10, version prefix "$2a$". (Python's
+        # gensalt() defaults to cost 12, four times the work: each password held the engine's step up ~0.4 s.)
+        hashed = bcrypt.hashpw(result.encode()[:72], bcrypt.gensalt(rounds=BCRYPT_COST, prefix=b"2a")).decode()
         return "none", {**planned, "result": result, "bcryptHash": hashed}
 
 

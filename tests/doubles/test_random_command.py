@@ -22,6 +22,8 @@ def test_r12_check_keeps_the_programs_inputs_and_r2_r4_defaults_reach_the_output
     assert outputs["special"] and outputs["upper"] and outputs["lower"] and outputs["numeric"]
     assert outputs["minSpecial"] == 0 and len(outputs["result"]) == 12
     assert bcrypt.checkpw(outputs["result"].encode(), outputs["bcryptHash"].encode())
+    # R8: Go's bcrypt.DefaultCost (10) and version "2a", as upstream's generateHash writes it.
+    assert outputs["bcryptHash"].startswith("$2a$10$")
     # Defaults in the state, not in the inputs: no change.
     assert PASSWORD.diff("none", outputs, checked, checked).changed == []
 
