@@ -65,9 +65,10 @@ def engine_run(work: Path, timings: Timings) -> None:
     ca_file = work / "engine-ca.pem"
     try:
         started = time.monotonic()
-        deployment.up()
+        result = deployment.up()
         returned = time.monotonic()
-        ca_file.write_text(deployment.ca_certificate)
+        # What scripts/up prints from: the outputs `up` read back (deploy/__main__.py report_up).
+        ca_file.write_text(result.outputs["caCertificate"].value)
         healthy = wait_https_health(ENGINE.url, ca_file)
         record(timings, "engine: deploy to healthy HTTPS", healthy - started)
         record(timings, "engine: `up` returned", returned - started)

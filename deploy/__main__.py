@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         if options.operation == "preview":
             stack.preview(expect_no_changes=options.expect_no_changes, refresh=options.refresh)
         elif options.operation == "up":
-            stack.up(refresh=options.refresh)
-            report_up(options.stack, stack.outputs())
+            # The outputs the Automation API read back after `up` (another `stack output` would cost a CLI start).
+            result = stack.up(refresh=options.refresh)
+            report_up(options.stack, {key: value.value for key, value in result.outputs.items()})
         elif options.operation == "refresh":
             stack.refresh()
         else:

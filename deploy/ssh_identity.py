@@ -14,28 +14,15 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-import yaml
-
+from deploy import stack_file
 from owui_ops import dockerhost
-
-NAMESPACE = "openwebui"
-
-
-def stack_file(work_dir: Path, stack: str) -> Path:
-    """Where the CLI keeps the stack's config: `stackConfigDir` of Pulumi.yaml, else the project directory."""
-    project = yaml.safe_load((work_dir / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    return work_dir / str(project.get("stackConfigDir") or ".") / f"Pulumi.{stack}.yaml"
 
 
 def docker_host(work_dir: Path, stack: str) -> Optional[str]:
     """`openwebui:docker.host` as the stack file has it (a plain value), or None."""
-    path = stack_file(work_dir, stack)
-    if not path.exists():
-        return None
-    config: dict[str, Any] = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
-    docker = config.get(f"{NAMESPACE}:docker")
+    docker = stack_file.plain_value(work_dir, stack, "docker")
     if isinstance(docker, str):
         with contextlib.suppress(ValueError):
             docker = json.loads(docker)

@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
-from deploy import plugins, ssh_identity
+from deploy import plugins, ssh_identity, stack_file
 from deploy.toolchain import ROOT, STATE_HOME, cli_root, engine_env, toolchain_env
 
-PROJECT = "openwebui"
+PROJECT = stack_file.NAMESPACE
 RUN_PACK = ROOT / "policy" / "run-pack"
 
 
@@ -124,10 +124,10 @@ class Stack:
             raise DeployError(f"pulumi config set --secret {PROJECT}:{key}: {done.stderr.strip()}")
 
     def environment(self) -> str:
-        """The stack's `environment` key (the policy config to apply), else the stack name."""
-        done = self.cli("config", "get", f"{PROJECT}:environment")
-        value = done.stdout.strip() if done.returncode == 0 else ""
-        return value or self.name
+        """The stack's `environment` key (the policy config to apply), else the stack name. Read from the stack
+        file (a plain value; Pulumi.yaml declares no project config), not with a CLI start."""
+        value = stack_file.plain_value(self.work_dir, self.name, "environment")
+        return str(value) if value else self.name
 
     # -- operations --------------------------------------------------------------------------------------------
     def _policy(self) -> dict[str, Any]:
@@ -179,7 +179,11 @@ class Stack:
         if self.engine.language_host():
             # A full Pulumi install: the CLI runs the program through its language host, as users run it.
             return self._cli_up(refresh)
-        result: auto.UpResult = self._run(self.stack.up, refresh=refresh, replace=replace, **self._policy())
+        # show_secrets=False: after `up` the Automation API reads the last update's summary with `stack history`;
+        # with --show-secrets that read decrypts the config (a passphrase key derivation, ~0.3 s here) only to put
+        # config secrets in a summary nothing here reads (pulumi/automation/_stack.py up(), info()).
+        result: auto.UpResult = self._run(self.stack.up, refresh=refresh, replace=replace, show_secrets=False,
+                                          **self._policy())
         return result
 
     def _cli_up(self, refresh: bool) -> auto.UpResult:
@@ -193,7 +197,7 @@ class Stack:
         self.on_output(done.stdout)
         if done.returncode != 0:
             raise DeployError(done.stderr.strip() or done.stdout.strip()[-4000:])
-        summary = self.stack.info()
+        summary = self.stack.info(show_secrets=False)
         assert summary is not None, "the CLI's up recorded no update"
         return auto.UpResult(stdout=done.stdout, stderr=done.stderr, summary=summary, outputs=self.stack.outputs())
 

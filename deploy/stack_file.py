@@ -1,0 +1,30 @@
+"""A stack's plain config values as its stack file holds them, read without the CLI.
+
+For what deploy/ needs before an engine run (the policy config to apply, the Docker host): `pulumi config get`
+would cost a CLI start for each value. Secure values are not read here; they stay with the CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NAMESPACE = "openwebui"  # the project's name (Pulumi.yaml): its config keys are openwebui:<key>
+
+
+def path(work_dir: Path, stack: str) -> Path:
+    """Where the CLI keeps the stack's config: `stackConfigDir` of Pulumi.yaml, else the project directory."""
+    project = yaml.safe_load((work_dir / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
+    return work_dir / str(project.get("stackConfigDir") or ".") / f"Pulumi.{stack}.yaml"
+
+
+def plain_value(work_dir: Path, stack: str, key: str) -> Any:
+    """`openwebui:<key>` as the stack file has it, or None (no file, no such key, or a secure value)."""
+    file = path(work_dir, stack)
+    if not file.exists():
+        return None
+    config: dict[str, Any] = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("config") or {}
+    value = config.get(f"{NAMESPACE}:{key}")
+    return None if isinstance(value, dict) and "secure" in value else value
