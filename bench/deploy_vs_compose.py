@@ -187,8 +187,10 @@ def ratio(timings: Timings, a: str, b: str) -> str:
 NOTES = """\
 How to read it:
 - Docker runs the first health check one `interval` (app 5 s, nginx 2 s: components/config.py) after a container
-  starts; "healthy" is noticed at a multiple of it. The engine starts the app and nginx after the migration and
-  waits for both to be healthy (`wait=True`) before `up` returns; compose starts both after its migration service.
+  starts. The app's check, while the app is in its start period, waits for it to serve (components/app_process.py),
+  so "healthy" is noticed within ~0.25 s of readiness rather than at the next interval; the docker provider then
+  sees it at its next 1 s poll. The engine starts the app and nginx after the migration and waits for both to be
+  healthy (`wait=True`) before `up` returns; compose starts both after its migration service.
 - engine includes the one-shot steps: data-volume ownership (components/volume_owner.py) and migration
   (scripts/run-migration: a tools container for the backup directory and the ops volume, then one app-image
   container running `owui_ops migrate apply`: backup, upgrade, verify, config guard, status); "compose+migr" runs

@@ -4,8 +4,8 @@ The program does not run an image's own start script: upstream's backend/start.s
 commits 8b020075, 059cf821) writes `.webui_secret_key` into /app/backend when WEBUI_SECRET_KEY is empty
 (read-only root here) and passes `--forwarded-allow-ips '*'` to uvicorn, which would override the
 stack's FORWARDED_ALLOW_IPS. Nor does it rely on an image's tools for the health check: upstream's
-HEALTHCHECK needs curl and jq. Every Open WebUI image has python3, so both are python3 one-liners
-using only the standard library.
+HEALTHCHECK needs curl and jq. Every Open WebUI image has python3, so both are python3 scripts using
+only the standard library.
 """
 
 from __future__ import annotations
