@@ -104,11 +104,15 @@ def summary(values: list[float]) -> str:
     return f"{statistics.median(values):7.1f} {min(values):7.1f} {max(values):7.1f}"
 
 
+# The 1-minute load average when the bench started: what else the machine was doing (the runs add their own).
+LOAD_AT_START = os.getloadavg()[0]
+
+
 def machine() -> str:
     load = os.getloadavg()
     server = docker("version", "--format", "{{.Server.Version}}").stdout.strip()
-    return (f"{os.cpu_count()} cores, Docker {server}, load average at the end "
-            f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other suites running concurrently)")
+    return (f"{os.cpu_count()} cores, Docker {server}, 1-min load average {LOAD_AT_START:.2f} before the runs, "
+            f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")
 
 
 def today() -> str:
