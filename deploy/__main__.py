@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from deploy import stack_file
 from deploy.stack import DeployError, Engine
 from deploy.toolchain import ROOT, EngineUnavailable
 
@@ -29,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="preview: fail when the stack would change (drift or an unsettled program)")
     parser.add_argument("--refresh", action="store_true", help="refresh the state from Docker first")
     options = parser.parse_args(argv)
-    if not (ROOT / "stacks" / f"Pulumi.{options.stack}.yaml").exists():
-        print(f"error: no stacks/Pulumi.{options.stack}.yaml", file=sys.stderr)
+    if not stack_file.path(ROOT, options.stack).exists():
+        print(f"error: no {stack_file.path(ROOT, options.stack).relative_to(ROOT)}", file=sys.stderr)
         return 1
     try:
         engine = Engine.create()

@@ -245,19 +245,6 @@ def _engine_error(exc: auto.errors.CommandError) -> str:
     return "\n".join(lines[-60:])
 
 
-def write_stack_file(work_dir: Path, stack: str, values: dict[str, Any]) -> Path:
-    """Plain config values into Pulumi.<stack>.yaml of a project dir, keeping what the CLI wrote there
-    (encryptionsalt, secure values)."""
-    path = work_dir / f"Pulumi.{stack}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data = data or {}
-    config = {k: v for k, v in (data.get("config") or {}).items() if isinstance(v, dict) and "secure" in v}
-    config.update({f"{PROJECT}:{key}": value for key, value in values.items()})
-    data["config"] = config
-    path.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
-    return path
-
-
 def project_dir(directory: Path) -> Path:
     """A project dir of its own (for test and bench stacks): Pulumi.yaml without stackConfigDir."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
-"""A stack's plain config values as its stack file holds them, read without the CLI.
+"""A stack's plain config values in its stack file, read and written without the CLI.
 
 For what deploy/ needs before an engine run (the policy config to apply, the Docker host): `pulumi config get`
-would cost a CLI start for each value. Secure values are not read here; they stay with the CLI.
+would cost a CLI start for each value. Secure values are neither read nor written here; they stay with the CLI.
 """
 
 from __future__ import annotations
@@ -28,3 +28,14 @@ def plain_value(work_dir: Path, stack: str, key: str) -> Any:
     config: dict[str, Any] = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("config") or {}
     value = config.get(f"{NAMESPACE}:{key}")
     return None if isinstance(value, dict) and "secure" in value else value
+
+
+def write_plain_values(work_dir: Path, stack: str, values: dict[str, Any]) -> Path:
+    """Plain config values into the stack file, keeping what the CLI wrote there (encryptionsalt, secure values)."""
+    file = path(work_dir, stack)
+    data = (yaml.safe_load(file.read_text(encoding="utf-8")) if file.exists() else {}) or {}
+    config = {k: v for k, v in (data.get("config") or {}).items() if isinstance(v, dict) and "secure" in v}
+    config.update({f"{NAMESPACE}:{key}": value for key, value in values.items()})
+    data["config"] = config
+    file.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+    return file

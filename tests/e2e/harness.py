@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 from pulumi import automation as auto
 
-from deploy.stack import Engine, project_dir, write_stack_file
+from deploy import stack_file
+from deploy.stack import Engine, project_dir
 from tests.engine.lite import unwrap
 
 
@@ -35,8 +36,8 @@ class RealDeployment:
         self._secrets_set: dict[str, Any] = {}
 
     def _write_config(self) -> None:
-        write_stack_file(self.stack.work_dir, self.stack_name,
-                         {k: v for k, v in self.values.items() if k not in self.secret_keys})
+        stack_file.write_plain_values(self.stack.work_dir, self.stack_name,
+                                      {k: v for k, v in self.values.items() if k not in self.secret_keys})
         for key in self.secret_keys:
             if key in self.values and self._secrets_set.get(key) != self.values[key]:
                 self.stack.set_secret(key, self.values[key])

@@ -13,8 +13,6 @@ from components import app_process
 from components.hardening import ContainerProfile, hardened_container_args
 from tests.prerequisites import require
 
-pytestmark = [pytest.mark.docker]
-
 IMAGE = "openwebui-local/open-webui:0.12.4"
 # Serves /health with {"status": <argv[2]>} on 127.0.0.1:8080, starting argv[1] seconds after the container.
 SERVER = """\
@@ -59,6 +57,7 @@ def check(container: str, *args: int) -> int:
     return docker("exec", container, *app_process.health_command(*args), check=False).returncode
 
 
+@pytest.mark.docker
 def test_a_young_app_is_waited_for_and_an_old_one_asked_once(app_container) -> None:
     container = app_container(delay=4)
     # Past its start period (0 s) the check asks once: the server is not up yet, so it fails at once.
@@ -68,6 +67,7 @@ def test_a_young_app_is_waited_for_and_an_old_one_asked_once(app_container) -> N
     assert check(container, 0, 20) == 0
 
 
+@pytest.mark.docker
 def test_an_answer_without_status_true_fails_even_while_waiting(app_container) -> None:
     container = app_container(delay=0, status="false")
     assert check(container, 120, 2) == 1

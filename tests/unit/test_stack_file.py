@@ -35,3 +35,15 @@ def test_a_secure_value_or_a_missing_file_gives_none(tmp_path: Path) -> None:
     assert stack_file.plain_value(work, "dev", "adminPassword") is None
     (tmp_path / "empty").mkdir()
     assert stack_file.plain_value(project(tmp_path / "empty", None), "dev", "environment") is None
+
+
+def test_writing_plain_values_keeps_what_the_cli_wrote(tmp_path: Path) -> None:
+    work = project(tmp_path, "encryptionsalt: v1:salt\nconfig:\n  openwebui:adminPassword:\n    secure: v1:abc\n"
+                             "  openwebui:hostname: old.example\n")
+    written = stack_file.write_plain_values(work, "dev", {"environment": "dev", "proxy": {"httpsPort": 8443}})
+    assert written == stack_file.path(work, "dev")
+    assert stack_file.plain_value(work, "dev", "environment") == "dev"
+    assert stack_file.plain_value(work, "dev", "proxy") == {"httpsPort": 8443}
+    assert stack_file.plain_value(work, "dev", "hostname") is None  # plain values are replaced as a whole
+    text = written.read_text()
+    assert "encryptionsalt: v1:salt" in text and "secure: v1:abc" in text
