@@ -14,6 +14,7 @@ import os
 import runpy
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
-from deploy import plugins, ssh_identity, stack_file
+from deploy import engine_errors, plugins, ssh_identity, stack_file
 from deploy.toolchain import ROOT, STATE_HOME, cli_root, engine_env, toolchain_env
 
 PROJECT = stack_file.NAMESPACE
@@ -146,7 +147,7 @@ class Stack:
             with self.ssh_identity():
                 return operation(on_output=self.on_output, on_event=on_event, **kwargs)
         except auto.errors.CommandError as exc:
-            raise DeployError(_engine_error(exc)) from None
+            raise DeployError(engine_errors.message(self.events, str(exc))) from None
 
     @contextlib.contextmanager
     def ssh_identity(self) -> Iterator[None]:
@@ -192,11 +193,16 @@ class Stack:
         if policy:
             args += ["--policy-pack", policy["policy_packs"][0],
                      "--policy-pack-config", policy["policy_pack_configs"][0]]
-        with self.ssh_identity():
-            done = self.cli(*args, timeout=3600)
+        with tempfile.TemporaryDirectory(prefix="owui-events-") as events_dir, self.ssh_identity():
+            # The engine's event log, as the Automation API reads it, so that a failure is reported the same way.
+            event_log = Path(events_dir) / "events.jsonl"
+            done = self.cli(*args, "--event-log", str(event_log), timeout=3600)
+            self.events = [auto.EngineEvent.from_json(json.loads(line))
+                           for line in event_log.read_text(encoding="utf-8").splitlines()
+                           if line.strip()] if event_log.exists() else []
         self.on_output(done.stdout)
         if done.returncode != 0:
-            raise DeployError(done.stderr.strip() or done.stdout.strip()[-4000:])
+            raise DeployError(engine_errors.message(self.events, f"{done.stdout}\n{done.stderr}"))
         summary = self.stack.info(show_secrets=False)
         assert summary is not None, "the CLI's up recorded no update"
         return auto.UpResult(stdout=done.stdout, stderr=done.stderr, summary=summary, outputs=self.stack.outputs())
@@ -237,12 +243,6 @@ class Stack:
         """The deployment's resources with secrets decrypted (the Automation API exports with --show-secrets)."""
         deployment = self.stack.export_stack().deployment or {}
         return list(deployment.get("resources", []))
-
-
-def _engine_error(exc: auto.errors.CommandError) -> str:
-    text = str(exc)
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith(" code:")]
-    return "\n".join(lines[-60:])
 
 
 def project_dir(directory: Path) -> Path:
