@@ -32,9 +32,9 @@ from pydantic.alias_generators import to_camel
 
 from components.db_url import validate_mysql_host, validate_mysql_identifier, validate_pg_identifier
 from components.images import ImageRef, parse_image_ref
+from components.stack_file import NAMESPACE
 from owui_ops import dockerhost
 
-NAMESPACE = "openwebui"
 Environment = Literal["dev", "staging", "prod"]
 
 # Keys whose values are credentials: they must be stored with `pulumi config set --secret`.

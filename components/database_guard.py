@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Optional
 
 import pulumi
-import yaml
 
 from components.config import DatabaseSettings
 from components.hardening import TYPE_PREFIX, child_opts
+from components.stack_file import path as stack_file_path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,14 +37,7 @@ def project_dir() -> Path:
 def stack_file(stack: str, project: Optional[Path] = None) -> str:
     """Pulumi.<stack>.yaml where the engine reads it: the project's stackConfigDir (Pulumi.yaml), relative to the
     checkout when it is in it (scripts/owui runs from there), else absolute."""
-    project = project or project_dir()
-    config_dir = ""
-    try:
-        config_dir = (yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8")) or {}).get(
-            "stackConfigDir") or ""
-    except (OSError, yaml.YAMLError):
-        pass
-    path = (project / config_dir / f"Pulumi.{stack}.yaml").resolve()
+    path = stack_file_path(project or project_dir(), stack).resolve()
     return str(path.relative_to(CHECKOUT)) if path.is_relative_to(CHECKOUT) else str(path)
 
 

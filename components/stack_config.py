@@ -8,7 +8,6 @@ from typing import Any, Mapping
 import pulumi
 
 from components.config import (
-    NAMESPACE,
     OBJECT_KEYS,
     SCALAR_KEYS,
     ConfigError,
@@ -16,6 +15,7 @@ from components.config import (
     Settings,
     load_settings,
 )
+from components.stack_file import NAMESPACE
 
 
 def raw_values(all_config: Mapping[str, str]) -> dict[str, Any]:

@@ -11,13 +11,9 @@ from typing import Any
 
 import yaml
 
-NAMESPACE = "openwebui"  # the project's name (Pulumi.yaml): its config keys are openwebui:<key>
+from components.stack_file import NAMESPACE, path
 
-
-def path(work_dir: Path, stack: str) -> Path:
-    """Where the CLI keeps the stack's config: `stackConfigDir` of Pulumi.yaml, else the project directory."""
-    project = yaml.safe_load((work_dir / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    return work_dir / str(project.get("stackConfigDir") or ".") / f"Pulumi.{stack}.yaml"
+__all__ = ["NAMESPACE", "path", "plain_value", "write_plain_values"]
 
 
 def plain_value(work_dir: Path, stack: str, key: str) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
+from components.stack_file import NAMESPACE
 from owui_ops.errors import secret_forms
 
 # The engine sends this for values that are unknown during preview.
@@ -41,18 +42,18 @@ class ConfigKeys:
     ``openwebui:databaseAdminPassword``).
     """
 
-    name: str = "openwebui:database.name"
-    user: str = "openwebui:database.user"
-    password: str = "openwebui:database.password"
-    host: str = "openwebui:database.host"
-    port: str = "openwebui:database.port"
-    account_host: str = "openwebui:database.userHost"
-    admin_user: str = "openwebui:database.adminUser"
-    admin_password: str = "openwebui:databaseAdminPassword"
-    ssl_mode: str = "openwebui:database.sslMode"
-    ssl_ca: str = "openwebui:database.sslCaFile"
-    adopt: str = "openwebui:database.adoptExisting"
-    allow_drop: str = "openwebui:database.allowDrop"
+    name: str = f"{NAMESPACE}:database.name"
+    user: str = f"{NAMESPACE}:database.user"
+    password: str = f"{NAMESPACE}:database.password"
+    host: str = f"{NAMESPACE}:database.host"
+    port: str = f"{NAMESPACE}:database.port"
+    account_host: str = f"{NAMESPACE}:database.userHost"
+    admin_user: str = f"{NAMESPACE}:database.adminUser"
+    admin_password: str = f"{NAMESPACE}:databaseAdminPassword"
+    ssl_mode: str = f"{NAMESPACE}:database.sslMode"
+    ssl_ca: str = f"{NAMESPACE}:database.sslCaFile"
+    adopt: str = f"{NAMESPACE}:database.adoptExisting"
+    allow_drop: str = f"{NAMESPACE}:database.allowDrop"
 
     def as_input(self) -> dict[str, str]:
         return asdict(self)

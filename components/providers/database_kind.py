@@ -30,15 +30,17 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from components.providers._common import (
     AdminPasswordProvider,
+    ConfigKeys,
     ProvisioningError,
     first_line,
     is_unknown,
     normalise_ints,
 )
+from components.stack_file import NAMESPACE
 
 # owui_ops/movedb.py RECORD (the ops package does not import components, nor the reverse: one name, two readers).
 RECORD = "owui_move_record"
-TYPE_KEY = "openwebui:database.type"
+TYPE_KEY = f"{NAMESPACE}:database.type"
 SERVER_PROPS = ("host", "port", "adminUser", "name", "sslMode", "sslCa", "connectTimeout")
 ADMIN_ENV = {"postgresql": "OWUI_PG_ADMIN_PASSWORD", "mysql": "OWUI_MYSQL_ADMIN_PASSWORD"}
 
@@ -157,5 +159,5 @@ class DatabaseKind(Resource, module="database", name="Kind"):
     """The stack's database.type as the engine last deployed it (see the module docstring)."""
 
     def __init__(self, resource_name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
-        provider = DatabaseKindProvider("openwebui:databaseAdminPassword", ADMIN_ENV["postgresql"])
+        provider = DatabaseKindProvider(ConfigKeys().admin_password, ADMIN_ENV["postgresql"])
         super().__init__(provider, resource_name, props, opts)
