@@ -28,6 +28,7 @@ from pathlib import Path
 # Run from the repository root as `venv/bin/python -m bench.backup_restore` (the root's packages on the path).
 ROOT = Path(__file__).resolve().parents[1]
 
+from deploy import local_images  # noqa: E402
 from tests.ops.fakestack import FakeStack, docker  # noqa: E402
 
 MIB = 1024 * 1024
@@ -61,12 +62,6 @@ db.commit()
 print(json.dumps({'chats': n_chats, 'users': n_users, 'files': len(files)}))
 """
 
-
-
-def image_name(*spec: str) -> str:
-    out = subprocess.run([str(ROOT / "images" / "build"), "--print-names", *spec], capture_output=True, text=True,
-                         check=True)
-    return out.stdout.strip().splitlines()[-1]
 
 
 def owui(*argv: str, env: dict[str, str] | None = None) -> tuple[dict, float]:
@@ -185,7 +180,8 @@ def main() -> int:
     pg = PgTarget() if args.postgres else None
     stack = FakeStack(name=f"bench{secrets.token_hex(3)}", work=work,
                       database_url=pg.url() if pg else "sqlite:////app/backend/data/webui.db",
-                      image=image_name("open-webui"), tools_image=image_name("tools"), backup_dir=work / "backups")
+                      image=local_images.app(), tools_image=local_images.name("tools"),
+                      backup_dir=work / "backups")
     tools = ["--backup-dir", str(stack.backup_dir), "--tools-image", stack.tools_image]
     key = {"BACKUP_ENCRYPTION_KEY": "bench " + secrets.token_hex(16)}
     lines: list[str] = []

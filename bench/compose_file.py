@@ -27,6 +27,7 @@ import yaml
 from components.config import MigrationSettings, NetworkSettings
 from components.hardening import PIDS_LIMIT
 from components.providers.selfsigned import generate_certificate
+from deploy import local_images
 from owui_ops.steps import APP_PYTHONPATH, OPS_MOUNT, ops_volume
 from plugins.random import generate_string
 from tests.mocks import run_program
@@ -223,6 +224,6 @@ if __name__ == "__main__":  # print an example (secrets redacted)
 
     slot = Slot("bench", 28443, 28080, "172.30.130.0/24")
     with tempfile.TemporaryDirectory() as tmp:
-        values = dev_values(slot, "openwebui-local/open-webui:0.12.4", Path(tmp))
+        values = dev_values(slot, local_images.app(), Path(tmp))
         print(redacted(render(slot.stack, values, volume=slot.volume, one_shot_migration=True,
                               backup_dir=Path(tmp))))

@@ -41,9 +41,10 @@ from bench.benchlib import (
     write_section,
 )
 from bench.compose_file import render
+from deploy import local_images
 from tests.e2e.harness import RealDeployment
 
-IMAGE = "openwebui-local/open-webui:0.12.4"
+IMAGE = local_images.app()
 ENGINE = Slot("bench", 28443, 28080, "172.30.130.0/24")
 # Same ports and subnet (never up at the same time), other names, so cleanup cannot touch the other one.
 COMPOSE = Slot("bench-compose", 28443, 28080, "172.30.130.0/24")

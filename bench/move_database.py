@@ -27,10 +27,11 @@ import time
 from pathlib import Path
 
 from components.db_url import build_database_url
+from deploy import local_images
 from owui_ops import hardening
 from owui_ops.steps import APP_PYTHONPATH, OPS_MOUNT, ops_volume
 
-APP_IMAGE = os.environ.get("OWUI_APP_IMAGE", "openwebui-local/open-webui:0.12.4")
+APP_IMAGE = os.environ.get("OWUI_APP_IMAGE") or local_images.app()
 TOOLS_IMAGE = os.environ.get("OWUI_TOOLS_IMAGE", "openwebui-local/tools:1.1.0")
 ADMIN = os.environ.get("OWUI_TEST_PG_ADMIN_USER", "owui_admin")
 ADMIN_PASSWORD = os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin")

@@ -3,7 +3,7 @@
     venv/bin/python -m bench.upgrade_probe [--runs 1] [--rate 10] [--no-write]
 
 Per run (stack "bench-upgrade", ports 28444/28081, subnet 172.30.131.0/24, removed afterwards):
-  1. deploy the dev stack with openwebui-local/open-webui:0.12.0 through the Pulumi engine (deploy/);
+  1. deploy the dev stack with the local Open WebUI 0.12.0 image through the Pulumi engine (deploy/);
      sign in as the stack's admin, create a chat;
   2. steady state: the probe alone for 10 s (what "no failures" looks like on this machine);
   3. image upgrade: `up(image=...0.12.4)` (migration step with its backup, then the new app container beside the
@@ -41,9 +41,10 @@ from bench.benchlib import (
     wait_https_health,
     write_section,
 )
+from deploy import local_images
 from tests.e2e.harness import RealDeployment
 
-OLD, NEW = "openwebui-local/open-webui:0.12.0", "openwebui-local/open-webui:0.12.4"
+OLD, NEW = local_images.old_app(), local_images.app()
 SLOT = Slot("bench-upgrade", 28444, 28081, "172.30.131.0/24")
 TIMEOUT_S = 10.0
 AFTER_S = 10.0

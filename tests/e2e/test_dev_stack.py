@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import local_images
 from deploy.stack import DeployError
 from tests.conftest import stack_config
 from tests.e2e.checks import Client, handshake, websocket_upgrade
@@ -24,8 +25,7 @@ from tests.e2e.harness import RealDeployment, containers_of, docker, remove_stac
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
-NEW_VERSION = os.environ.get("OWUI_NEW_VERSION", "0.12.4")
-OLD_VERSION = os.environ.get("OWUI_OLD_VERSION", "0.12.0")
+NEW_VERSION, OLD_VERSION = local_images.NEW_VERSION, local_images.OLD_VERSION
 STACK = "dev-e2e"
 HTTPS_PORT, HTTP_PORT = 18443, 18080
 VOLUME = "openwebui-dev-e2e-data"
@@ -38,7 +38,7 @@ def dev(docker_engine, tmp_path_factory):
     values.update({
         "environment": "dev",
         "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "image": f"openwebui-local/open-webui:{OLD_VERSION}",
+        "image": local_images.old_app(),
         "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
                   "authRatePerMinute": 30, "authBurst": 10},
         "network": {"subnet": "172.30.110.0/24", "name": "openwebui-dev-e2e"},
@@ -234,7 +234,7 @@ def test_upgrade_runs_migration_first_and_keeps_data(dev):
     sampler = threading.Thread(target=sample_process_list, daemon=True)
     sampler.start()
     try:
-        dev.up(image=f"openwebui-local/open-webui:{NEW_VERSION}")
+        dev.up(image=local_images.app())
     finally:
         stop.set()
         sampler.join()
@@ -258,8 +258,8 @@ def test_upgrade_runs_migration_first_and_keeps_data(dev):
 
 
 def test_failing_migration_fails_up_and_keeps_old_app(dev):
-    broken = f"openwebui-local/open-webui:{NEW_VERSION}-broken"
-    _make_broken_image(f"openwebui-local/open-webui:{NEW_VERSION}", broken,
+    broken = f"{local_images.app()}-broken"
+    _make_broken_image(local_images.app(), broken,
                        down_revision=dev.revision)
     serving = containers_of(STACK, "app")[0]["Id"]
     backups_before = set(dev.backups.rglob("*"))
@@ -269,7 +269,7 @@ def test_failing_migration_fails_up_and_keeps_old_app(dev):
     assert dev.client.get("/health").status_code == 200
     assert set(dev.backups.rglob("*")) - backups_before, "no backup taken before the failed migration"
     # The cause fixed (the good image again): the next `up` completes on its own, no --replace needed.
-    dev.up(image=f"openwebui-local/open-webui:{NEW_VERSION}")
+    dev.up(image=local_images.app())
     assert not [name for op, name in dev.changed() if op == "delete-replaced" and "webui-app" in name]
 
 

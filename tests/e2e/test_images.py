@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from deploy import local_images
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.docker
@@ -35,7 +37,7 @@ HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges:true", "--memory", "1g"]
 ROOT_USERS = {"", "0", "root"}
 # The older release the upgrade tests deploy first (its alembic head differs from 0.12.4's).
-OLD_OPEN_WEBUI = os.environ.get("OWUI_OLD_VERSION", "0.12.0")
+OLD_OPEN_WEBUI = local_images.OLD_VERSION
 
 
 def run(args: list[str], *, env: Optional[dict[str, str]] = None, timeout: float = 120,
@@ -175,6 +177,8 @@ def test_open_webui_hardened_is_healthy_and_admin_signs_in(images, container):
 # wants a secret key and a writable data directory.
 HEADS_SCRIPT = """
 import ast, glob, importlib.util, os
+
+from deploy import local_images
 package = importlib.util.find_spec("open_webui").submodule_search_locations[0]
 revisions, parents = set(), set()
 for path in glob.glob(os.path.join(package, "migrations", "versions", "*.py")):
@@ -200,7 +204,7 @@ def alembic_heads(image: str) -> list[str]:
 
 
 def test_older_open_webui_has_another_migration_head(images):
-    old = f"openwebui-local/open-webui:{OLD_OPEN_WEBUI}"
+    old = local_images.old_app()
     if run(["docker", "image", "inspect", old], check=False).returncode != 0:
         pytest.skip(f"{old} not built (images/build open-webui {OLD_OPEN_WEBUI})")
     new_heads, old_heads = alembic_heads(images["open-webui"]), alembic_heads(old)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from deploy import local_images
 from owui_ops import dockerhost
 from tests.conftest import stack_config
 from tests.e2e.checks import Client
@@ -33,8 +34,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "remote-e2e"
-OLD = f"openwebui-local/open-webui:{os.environ.get('OWUI_OLD_VERSION', '0.12.0')}"
-NEW = f"openwebui-local/open-webui:{os.environ.get('OWUI_NEW_VERSION', '0.12.4')}"
+OLD, NEW = local_images.old_app(), local_images.app()
 HTTPS_PORT, HTTP_PORT = 19843, 19880
 NETWORK, VOLUME = "openwebui-remote-e2e", "openwebui-remote-e2e-data"
 # Directories on the Docker host (the namespace shares this machine's disk; only the daemon writes there).

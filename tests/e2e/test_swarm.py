@@ -10,7 +10,6 @@ by the service's uid, nothing to change on a second preview, then the upgrade to
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from bench.upgrade_probe import Probe, figures
+from deploy import local_images
 from tests.e2e.checks import Client
 from tests.e2e.harness import RealDeployment
 from tests.mocks import stack_config
@@ -34,8 +34,7 @@ from tests.swarm_node import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
-OLD = f"openwebui-local/open-webui:{os.environ.get('OWUI_OLD_VERSION', '0.12.0')}"
-NEW = f"openwebui-local/open-webui:{os.environ.get('OWUI_NEW_VERSION', '0.12.4')}"
+OLD, NEW = local_images.old_app(), local_images.app()
 STACK = "dev-swarm"
 NODE_IP = "10.213.0.11"
 HTTPS_PORT, HTTP_PORT = 28443, 28080

@@ -37,6 +37,7 @@ from typing import Any
 import pytest
 
 from components.webui import DATA_DIR
+from deploy import local_images
 from tests.e2e.checks import Client
 from tests.e2e.harness import RealDeployment
 from tests.engine.servers import pg_from_env
@@ -57,7 +58,7 @@ from tests.swarm_node import (
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 
 NODES = int(os.environ.get("OWUI_SWARM_STATE_NODES", "3"))
-IMAGE = f"openwebui-local/open-webui:{os.environ.get('OWUI_NEW_VERSION', '0.12.4')}"
+IMAGE = local_images.app()
 IMAGES = (IMAGE, "openwebui-local/nginx:1.22.1-9-deb12u11", "openwebui-local/redis:7.0.15-1-deb12u10",
           "openwebui-local/tools:1.1.0")
 APP_SERVICE = "openwebui-dev-swarm-state-app"

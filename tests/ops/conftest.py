@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+from deploy import local_images  # noqa: E402
 from tests.engine.servers import my_settings, pg_settings, unique  # noqa: E402
 from tests.ops.fakestack import FakeStack, docker, quote, write_env_file  # noqa: E402
 from tests.prerequisites import unavailable  # noqa: E402
@@ -35,11 +36,11 @@ class Images:
     tools: str
 
 
-def _image_name(*spec: str) -> str:
-    result = subprocess.run([str(ROOT / "images" / "build"), "--print-names", *spec], capture_output=True, text=True)
-    if result.returncode != 0 or not result.stdout.strip():
-        unavailable(f"images/build --print-names {' '.join(spec)} failed: {result.stderr.strip()[-300:]}", SETUP)
-    return result.stdout.strip().splitlines()[-1]
+def _image_name(image: str, version: str = "") -> str:
+    try:
+        return local_images.name(image, version)
+    except RuntimeError as exc:
+        unavailable(str(exc), SETUP)
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +52,8 @@ def images() -> Images:
         unavailable(f"no Docker engine: {exc}", SETUP)
     if info.returncode != 0:
         unavailable(f"no Docker engine (scripts/docker-up): {info.stderr.strip()[-300:]}", SETUP)
-    found = Images(app=_image_name("open-webui", os.environ.get("OWUI_TEST_APP_VERSION", "0.12.4")),
-                   previous_app=_image_name("open-webui", os.environ.get("OWUI_TEST_PREVIOUS_VERSION", "0.12.0")),
+    found = Images(app=_image_name("open-webui", local_images.NEW_VERSION),
+                   previous_app=_image_name("open-webui", local_images.OLD_VERSION),
                    tools=_image_name("tools"))
     for image in (found.app, found.previous_app, found.tools):
         if docker("image", "inspect", image, check=False).returncode != 0:

@@ -26,6 +26,7 @@ from components.config import ProxySettings, ResourceSettings
 from components.hardening import PIDS_LIMIT, ContainerProfile, hardened_container_args
 from components.providers.selfsigned import generate_certificate
 from components.proxy import APP_ALIAS, INTERMEDIATE_CIPHERS, NginxConfigArgs, render_nginx_conf
+from deploy import local_images
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ START_NGINX = ROOT / "images" / "nginx" / "start-nginx"
 ECHO_SCRIPT = Path(__file__).resolve().parent / "echo_upstream.py"
 NGINX_IMAGE = ProxySettings().image
 TOOLS_IMAGE = os.environ.get("OWUI_TOOLS_IMAGE", "openwebui-local/tools:1.1.0")
-APP_IMAGE = f"openwebui-local/open-webui:{os.environ.get('OWUI_NEW_VERSION', '0.12.4')}"
+APP_IMAGE = local_images.app()
 STACK_LABEL = "openwebui.stack"
 # The negative control must really offer TLS 1.1: OpenSSL 3 needs @SECLEVEL=0 for it, and TLS 1.1
 # has no AEAD suites, so it needs CBC suites the (ECDSA) certificate can serve.

@@ -11,9 +11,10 @@ import pytest
 
 from components import app_process
 from components.hardening import ContainerProfile, hardened_container_args
+from deploy import local_images
 from tests.prerequisites import require
 
-IMAGE = "openwebui-local/open-webui:0.12.4"
+IMAGE = local_images.app()
 # Serves /health with {"status": <argv[2]>} on 127.0.0.1:8080, starting argv[1] seconds after the container.
 SERVER = """\
 import http.server, json, sys, time
