@@ -20,7 +20,7 @@ from pulumi import automation as auto
 CONSEQUENCES = ("context canceled", "operation canceled", "resource monitor has terminated")
 # The engine's closing diagnostic on the stack ("update failed", "preview failed"): a consequence, never a cause.
 CLOSING = ("update failed", "preview failed", "refresh failed", "destroy failed")
-MAX_LINES_PER_CAUSE = 40
+MAX_LINES_PER_CAUSE = 80  # a config error lists one line per key: room for many
 TAIL_LINES = 60
 
 
@@ -39,8 +39,22 @@ def _is_consequence(message: str) -> bool:
     return any(word in last for word in CONSEQUENCES) or any(last.startswith(word) for word in CLOSING)
 
 
+def _without_frames(lines: list[str]) -> list[str]:
+    """A Python traceback's frames dropped (the lines before it and the exception with its message kept): in a
+    cause they only push the message down; the engine's own log keeps them."""
+    if not any(line.startswith("Traceback (most recent call last):") for line in lines):
+        return lines
+    start = next(i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):"))
+    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
+    end = frames[-1] + 1 if frames else start + 1
+    # After the last frame line: its source line and caret lines (indented deeper), then the exception.
+    while end < len(lines) and lines[end].startswith("    "):
+        end += 1
+    return [*lines[:start], *lines[end:]]
+
+
 def _shorten(message: str, limit: int) -> str:
-    lines = [line.rstrip() for line in message.strip().splitlines() if line.strip()]
+    lines = _without_frames([line.rstrip() for line in message.strip().splitlines() if line.strip()])
     if len(lines) <= limit:
         return "\n".join(lines)
     return "\n".join([*lines[: limit // 2], f"... ({len(lines) - limit} lines)", *lines[-(limit - limit // 2):]])

@@ -61,9 +61,20 @@ def test_mandatory_policy_violations_are_causes_advisory_ones_are_not() -> None:
 
 
 def test_a_long_cause_is_shortened_in_the_middle() -> None:
-    long = "\n".join(f"line {n}" for n in range(100))
+    long = "\n".join(f"line {n}" for n in range(200))
     said = engine_errors.message([_diagnostic(1, GUARD_URN, long)], "")
-    assert "line 0" in said and "line 99" in said and "(60 lines)" in said and "line 50" not in said
+    assert "line 0" in said and "line 199" in said and "(120 lines)" in said and "line 100" not in said
+
+
+def test_a_cause_with_a_traceback_keeps_every_line_of_its_message() -> None:
+    """A program's exception: the frames go, the exception's message stays whole, however many keys it names."""
+    keys = [f"  openwebui:key{n}: must not be empty" for n in range(60)]
+    message = "\n".join(["Program failed with an unhandled exception:", "Traceback (most recent call last):",
+                         *[f'  File "/x/y.py", line {n}, in f\n    call()\n    ^^^^^^' for n in range(30)],
+                         "components.config.ConfigError: invalid stack configuration:", *keys])
+    said = engine_errors.message([_diagnostic(1, STACK_URN, message)], "").splitlines()
+    assert said == ["pulumi:pulumi:Stack (openwebui-move16-e2e): Program failed with an unhandled exception:",
+                    "components.config.ConfigError: invalid stack configuration:", *keys]
 
 
 def test_without_error_events_the_output_tail_is_the_message() -> None:
