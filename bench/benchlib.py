@@ -9,7 +9,6 @@ import shutil
 import statistics
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,46 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import requests  # noqa: E402
 
-from tests.mocks import stack_config  # noqa: E402
+from tests.slot import Slot  # noqa: E402  (the benchmarks' deployments: their ports, subnets and names)
 
 RESULTS = ROOT / "bench" / "results.md"
 
 
-@dataclass(frozen=True)
-class Slot:
-    """Names and ports of one benchmark deployment, apart from the tests' (dev-e2e: 18443, 172.30.110.0/24)."""
-
-    stack: str
-    https_port: int
-    http_port: int
-    subnet: str
-
-    @property
-    def network(self) -> str:
-        return f"openwebui-{self.stack}"
-
-    @property
-    def volume(self) -> str:
-        return f"openwebui-{self.stack}-data"
-
-    @property
-    def url(self) -> str:
-        return f"https://localhost:{self.https_port}"
-
-
 def dev_values(slot: Slot, image: str, backup_dir: Path) -> dict[str, Any]:
-    """stacks/Pulumi.dev.yaml with this slot's ports, network, volume and backup directory."""
-    values = stack_config("dev")
-    values.update({
-        "environment": "dev",
-        "publicUrl": slot.url,
-        "image": image,
-        "proxy": {**values["proxy"], "httpsPort": slot.https_port, "httpPort": slot.http_port},
-        "network": {"subnet": slot.subnet, "name": slot.network},
-        "storage": {"volumeName": slot.volume},
-        "migration": {"backupDir": str(backup_dir)},
-    })
-    return values
+    """stacks/Pulumi.dev.yaml on this slot (tests/slot.py), with this image."""
+    return {**slot.values("dev", backup_dir), "image": image}
 
 
 def docker(*args: str, check: bool = False, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -73,7 +73,17 @@ def engine_run(work: Path, timings: Timings) -> None:
         healthy = wait_https_health(ENGINE.url, ca_file)
         record(timings, "engine: deploy to healthy HTTPS", healthy - started)
         record(timings, "engine: `up` returned", returned - started)
-        steps = deployment.stack.step_seconds()
+        spans = deployment.stack.step_spans()
+        steps = {name: done - start for name, (start, done) in spans.items()}
+        # Where the rest of the engine's time goes: before the program's first resource (CLI, plugins, policy
+        # pack, the program's imports) and after the last outputs, the stack's own (the engine's end, the
+        # Automation API's reads of the update).
+        record(timings, "engine:   until the first resource", min(start for start, _ in spans.values()) - started)
+        record(timings, "engine:   until the ownership step started", spans["data-owner-take-over"][0] - started)
+        path = [spans[name] for name in ("data-owner-take-over", "migration-upgrade", "webui-app-0")]
+        record(timings, "engine:   between those steps (ownership, migration, app)",
+               sum(later[0] - earlier[1] for earlier, later in zip(path, path[1:], strict=False)))
+        record(timings, "engine:   after the last outputs", returned - max(done for _, done in spans.values()))
         record(timings, "engine:   data-volume ownership step", steps["data-owner-take-over"])
         record(timings, "engine:   migration step", steps["migration-upgrade"])
         record(timings, "engine:   app container until healthy", steps["webui-app-0"])

@@ -217,16 +217,21 @@ class Stack:
 
     def step_seconds(self) -> dict[str, float]:
         """Resource name -> seconds from its step's start to its outputs, for the steps that changed something."""
+        return {name: done - start for name, (start, done) in self.step_spans().items()}
+
+    def step_spans(self) -> dict[str, tuple[float, float]]:
+        """Resource name -> (start, outputs) as time.monotonic() readings of the last operation's events, for the
+        steps that changed something."""
         started: dict[str, float] = {}
-        took: dict[str, float] = {}
+        spans: dict[str, tuple[float, float]] = {}
         for event, at in zip(self.events, self.event_times, strict=False):
             if event.resource_pre_event is not None:
                 started.setdefault(event.resource_pre_event.metadata.urn, at)
             elif event.res_outputs_event is not None and event.res_outputs_event.metadata.op != "same":
                 urn = event.res_outputs_event.metadata.urn
                 if urn in started:
-                    took[urn.split("::")[-1]] = at - started[urn]
-        return took
+                    spans[urn.split("::")[-1]] = (started[urn], at)
+        return spans
 
     def outputs(self) -> dict[str, Any]:
         return {key: value.value for key, value in self.stack.outputs().items()}

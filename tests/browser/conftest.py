@@ -4,6 +4,7 @@ and the stacks it runs against (deployed through tests/e2e/harness.py, removed a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from tests.e2e.conftest import docker_engine  # noqa: F401  (the fixture, shared
 from tests.e2e.harness import RealDeployment, containers_of, remove_stack
 from tests.engine.servers import pg_from_env
 from tests.prerequisites import unavailable
+from tests.slot import Slot
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +77,18 @@ def browsers(aio, playwright) -> Iterator[Browsers]:
 
 
 # --- stacks -------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def deployed(slot: Slot, values: dict[str, Any], tmp_path_factory: Any) -> Iterator[RealDeployment]:
+    """The slot's stack from nothing, deployed (see deploy()), destroyed and cleaned up afterwards."""
+    database = slot.database if values["database"]["type"] == "postgresql" else None
+    secret_keys = ("databaseAdminPassword",) if "databaseAdminPassword" in values else ()
+    cleanup_stack(slot.stack, slot.network, slot.volume, database)
+    deployment = deploy(slot.stack, values, tmp_path_factory, secret_keys=secret_keys)
+    yield deployment
+    deployment.destroy()
+    cleanup_stack(slot.stack, slot.network, slot.volume, database)
+
 
 def cleanup_stack(stack: str, network: str, volume: str, database: Optional[str] = None) -> None:
     """Remove what a stack left: containers, network, data volume, and its PostgreSQL database

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import add_users, cleanup_stack, deploy
+from tests.browser.conftest import add_users, deployed
 from tests.browser.flows import Journey, Target, crowd, wrong_password_burst
-from tests.conftest import stack_config
+from tests.slot import Slot
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker]
 
-STACK = "dev-browser"
-NETWORK, VOLUME = "openwebui-dev-browser", "openwebui-dev-browser-data"
-HTTPS_PORT, HTTP_PORT = 19543, 19580
+SLOT = Slot("dev-browser", 19543, 19580, "172.30.140.0/24")
 # Ports of the deliberately broken proxies the negative controls put in front of the same app.
 BROKEN_PORTS = {"tight": 19590, "no-upgrade": 19592, "strict-csp": 19594}
 # Enough for the 20 simultaneous sign-ins below, and still a limit a burst of wrong passwords hits.
@@ -27,21 +25,10 @@ USERS = 20
 
 @pytest.fixture(scope="module")
 def dev(docker_engine, tmp_path_factory):
-    values = stack_config("dev")
-    values.update({
-        "environment": "dev",
-        "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
-                  "authRatePerMinute": AUTH_RATE, "authBurst": AUTH_BURST},
-        "network": {"subnet": "172.30.140.0/24", "name": NETWORK},
-        "storage": {"volumeName": VOLUME},
-        "migration": {"backupDir": str(tmp_path_factory.mktemp("backups"))},
-    })
-    cleanup_stack(STACK, NETWORK, VOLUME)
-    deployment = deploy(STACK, values, tmp_path_factory)
-    yield deployment
-    deployment.destroy()
-    cleanup_stack(STACK, NETWORK, VOLUME)
+    values = SLOT.values("dev", tmp_path_factory.mktemp("backups"))
+    values["proxy"].update({"authRatePerMinute": AUTH_RATE, "authBurst": AUTH_BURST})
+    with deployed(SLOT, values, tmp_path_factory) as deployment:
+        yield deployment
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +103,7 @@ def test_the_journey_fails_on_a_broken_proxy(dev, browsers, aio, tmp_path, uploa
     breakage (the last proves the CSP is enforced and its violations are caught)."""
     from tests.browser.broken_proxy import broken_proxy
 
-    with broken_proxy(NETWORK, tmp_path, breakage, BROKEN_PORTS[breakage]) as (url, ca_file):
+    with broken_proxy(SLOT.network, tmp_path, breakage, BROKEN_PORTS[breakage]) as (url, ca_file):
         target = Target(url=url, ca_file=ca_file, admin_email=dev.target.admin_email,
                         admin_password=dev.target.admin_password)
         journey = Journey(browsers.for_targets(target), target, tmp_path)

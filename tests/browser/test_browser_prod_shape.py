@@ -14,44 +14,30 @@ import time
 import pytest
 import requests
 
-from tests.browser.conftest import cleanup_stack, deploy
+from tests.browser.conftest import deployed
 from tests.browser.flows import Journey
-from tests.conftest import stack_config
 from tests.e2e.harness import containers_of, docker
-from tests.engine.servers import pg_from_env
 from tests.prerequisites import require
+from tests.slot import Slot
 from tests.socketio_probe import ChannelListener
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 
-STACK = "prodshape-browser"
-NETWORK, VOLUME = "openwebui-prodshape-browser", "openwebui-prodshape-browser-data"
-HTTPS_PORT, HTTP_PORT = 19743, 19780
-DATABASE = "openwebui_browser_prodshape"
+SLOT = Slot("prodshape-browser", 19743, 19780, "172.30.142.0/24")
+STACK, NETWORK = SLOT.stack, SLOT.network
 
 
 @pytest.fixture(scope="module")
 def prod(docker_engine, tmp_path_factory):
     require(["pg_isready", "-h", "127.0.0.1"], "the PostgreSQL test server")
-    values = stack_config("staging")
+    values = SLOT.values("staging", tmp_path_factory.mktemp("backups"))
     values.update({
-        "environment": "staging",
-        "publicUrl": f"https://localhost:{HTTPS_PORT}",
         "replicas": 2,
-        "databaseAdminPassword": pg_from_env().admin_password,
-        "database": {**values["database"], "name": DATABASE, "user": DATABASE},
-        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT},
-        "network": {"subnet": "172.30.142.0/24", "name": NETWORK},
-        "storage": {"volumeName": VOLUME},
-        "migration": {"backupDir": str(tmp_path_factory.mktemp("backups"))},
         # Channels carry the cross-replica event below (off by default: config.py ENABLE_CHANNELS).
         "app": {**values.get("app", {}), "extraEnv": {"ENABLE_CHANNELS": "true"}},
     })
-    cleanup_stack(STACK, NETWORK, VOLUME, DATABASE)
-    deployment = deploy(STACK, values, tmp_path_factory, secret_keys=("databaseAdminPassword",))
-    yield deployment
-    deployment.destroy()
-    cleanup_stack(STACK, NETWORK, VOLUME, DATABASE)
+    with deployed(SLOT, values, tmp_path_factory) as deployment:
+        yield deployment
 
 
 def replicas() -> list[dict]:

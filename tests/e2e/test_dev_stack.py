@@ -19,32 +19,23 @@ import pytest
 
 from deploy import local_images
 from deploy.stack import DeployError
-from tests.conftest import stack_config
 from tests.e2e.checks import Client, handshake, websocket_upgrade
 from tests.e2e.harness import RealDeployment, containers_of, docker, remove_stack
+from tests.slot import Slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 NEW_VERSION, OLD_VERSION = local_images.NEW_VERSION, local_images.OLD_VERSION
-STACK = "dev-e2e"
-HTTPS_PORT, HTTP_PORT = 18443, 18080
-VOLUME = "openwebui-dev-e2e-data"
+SLOT = Slot("dev-e2e", 18443, 18080, "172.30.110.0/24")
+STACK, NETWORK, VOLUME = SLOT.stack, SLOT.network, SLOT.volume
 
 
 @pytest.fixture(scope="module")
 def dev(docker_engine, tmp_path_factory):
     backups = tmp_path_factory.mktemp("backups")
-    values = stack_config("dev")
-    values.update({
-        "environment": "dev",
-        "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "image": local_images.old_app(),
-        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
-                  "authRatePerMinute": 30, "authBurst": 10},
-        "network": {"subnet": "172.30.110.0/24", "name": "openwebui-dev-e2e"},
-        "storage": {"volumeName": VOLUME},
-        "migration": {"backupDir": str(backups)},
-    })
+    values = SLOT.values("dev", backups)
+    values["image"] = local_images.old_app()
+    values["proxy"].update({"authRatePerMinute": 30, "authBurst": 10})
     _cleanup()
     deployment = RealDeployment(STACK, values)
     started = time.monotonic()
@@ -54,7 +45,7 @@ def dev(docker_engine, tmp_path_factory):
     ca_file.write_text(deployment.ca_certificate)
     deployment.ca_file = ca_file
     deployment.backups = backups
-    deployment.url = f"https://localhost:{HTTPS_PORT}"
+    deployment.url = SLOT.url
     deployment.client = Client(deployment.url, ca_file)
     deployment.admin_email = values["admin"]["email"]
     deployment.client.wait_healthy()
@@ -64,7 +55,7 @@ def dev(docker_engine, tmp_path_factory):
 
 
 def _cleanup() -> None:
-    remove_stack(STACK, "openwebui-dev-e2e", VOLUME)
+    remove_stack(STACK, NETWORK, VOLUME)
 
 
 def test_https_health_verified_with_stack_ca(dev):
@@ -75,10 +66,10 @@ def test_https_health_verified_with_stack_ca(dev):
 
 def test_http_redirects_to_https(dev):
     import requests
-    response = requests.get(f"http://localhost:{HTTP_PORT}/any/path?x=1", allow_redirects=False,
+    response = requests.get(f"http://localhost:{SLOT.http_port}/any/path?x=1", allow_redirects=False,
                             timeout=10)
     assert response.status_code == 301
-    assert response.headers["Location"] == f"https://localhost:{HTTPS_PORT}/any/path?x=1"
+    assert response.headers["Location"] == f"{SLOT.url}/any/path?x=1"
 
 
 def test_old_tls_versions_refused(dev):
@@ -135,7 +126,7 @@ def test_containers_hardened_per_docker_inspect(dev):
         assert host["NetworkMode"] != "host"
         # The provider creates on networkMode (bridge), then moves the container to its networks (row C18):
         # what counts is what it is attached to.
-        assert set(container["NetworkSettings"]["Networks"]) == {"openwebui-dev-e2e"}
+        assert set(container["NetworkSettings"]["Networks"]) == {NETWORK}
         if config["Labels"]["openwebui.role"] == "app":
             assert not host.get("PortBindings")
             assert not container["NetworkSettings"]["Ports"] or all(
@@ -311,5 +302,5 @@ def test_security_from_outside_on_the_running_stack(dev, tmp_path):
 
     assert check_stack(dev.url, dev.ca_file, containers_of(STACK)) == {}
     # ... and the same scan fails a proxy that offers TLS 1.1 in front of this stack's app.
-    problems = tls11_negative_control("openwebui-dev-e2e", tmp_path)
+    problems = tls11_negative_control(NETWORK, tmp_path)
     assert any(p.startswith("tls_versions:") for p in problems), problems

@@ -44,20 +44,20 @@ import pytest
 
 from deploy.stack import DeployError
 from owui_ops.errors import secret_forms
-from tests.conftest import stack_config
 from tests.e2e.checks import Client
 from tests.e2e.conftest import require
 from tests.e2e.harness import RealDeployment, containers_of, docker
 from tests.engine.servers import Pg, PrivatePostgres
 from tests.real.test_move_database import head_schema_for_mysql
+from tests.slot import Slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK = "move16-e2e"
-HTTPS_PORT, HTTP_PORT = 19643, 19680
-VOLUME, NETWORK = "openwebui-move16-e2e-data", "openwebui-move16-e2e"
-DATABASE = "openwebui_e2e_move16"
+SLOT = Slot("move16-e2e", 19643, 19680, "172.30.160.0/24")
+STACK, VOLUME, NETWORK = SLOT.stack, SLOT.volume, SLOT.network
+# The database the move creates on each test server (the stack is on SQLite until then).
+DATABASE = SLOT.database
 PG_ADMIN = os.environ.get("OWUI_TEST_PG_ADMIN_PASSWORD", "owui-test-admin")
 MY_ADMIN = os.environ.get("OWUI_TEST_MYSQL_ADMIN_PASSWORD", "owui-test-admin")
 PASSWORDS = {"ann@example.com": "Ann-password-123", "bob@example.com": "Bob-password-456"}
@@ -191,16 +191,8 @@ def app_ids() -> list[str]:
 def moved_stack(docker_engine, tmp_path_factory):
     require(["pg_isready", "-h", "127.0.0.1"], "the PostgreSQL test server")
     backups = tmp_path_factory.mktemp("backups")
-    values = stack_config("dev")
-    values.update({
-        "environment": "dev",
-        "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
-                  "authRatePerMinute": 60, "authBurst": 20},
-        "network": {"subnet": "172.30.160.0/24", "name": NETWORK},
-        "storage": {"volumeName": VOLUME},
-        "migration": {"backupDir": str(backups)},
-    })
+    values = SLOT.values("dev", backups)
+    values["proxy"].update({"authRatePerMinute": 60, "authBurst": 20})
     _cleanup()
     deployment = RealDeployment(STACK, values, secret_keys=("databaseAdminPassword",))
     started = time.monotonic()
@@ -208,7 +200,7 @@ def moved_stack(docker_engine, tmp_path_factory):
     print(f"dev deploy: {time.monotonic() - started:.1f}s")
     ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca_file.write_text(deployment.ca_certificate)
-    deployment.client = Client(f"https://localhost:{HTTPS_PORT}", ca_file)
+    deployment.client = Client(SLOT.url, ca_file)
     deployment.client.wait_healthy()
     deployment.backups = backups
     yield deployment
@@ -366,7 +358,7 @@ def test_move_to_postgresql_switch_and_roll_back(moved_stack: RealDeployment) ->
 
 # The done-when's interruption for real: the target's PostgreSQL stopped while the stack's move copies. A cluster of
 # this test's own (tests/engine/servers.py PrivatePostgres): the shared server serves every other suite meanwhile.
-STOPPED_DB = "openwebui_e2e_move16_stop"
+STOPPED_DB = f"{DATABASE}_stop"
 HELD_TABLE = "chat_message"
 
 

@@ -25,18 +25,17 @@ import pytest
 
 from deploy import local_images
 from owui_ops import dockerhost
-from tests.conftest import stack_config
 from tests.e2e.checks import Client
 from tests.e2e.harness import RealDeployment, docker
 from tests.remote_host import RemoteHost, remote_host
+from tests.slot import Slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK = "remote-e2e"
+SLOT = Slot("remote-e2e", 19843, 19880, "172.30.170.0/24")
+STACK, HTTPS_PORT, NETWORK, VOLUME = SLOT.stack, SLOT.https_port, SLOT.network, SLOT.volume
 OLD, NEW = local_images.old_app(), local_images.app()
-HTTPS_PORT, HTTP_PORT = 19843, 19880
-NETWORK, VOLUME = "openwebui-remote-e2e", "openwebui-remote-e2e-data"
 # Directories on the Docker host (the namespace shares this machine's disk; only the daemon writes there).
 HOST_DIR = "/var/tmp/owui-remote-e2e"
 
@@ -84,28 +83,24 @@ def forward(remote: RemoteHost) -> Iterator[None]:
 def deployment(remote: RemoteHost, forward: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     _remote_cleanup(remote)
     assert_nothing_local()
-    values = stack_config("staging")
+    # The staging file's settings on SQLite: the remote host has no database server.
+    values = SLOT.values("staging", f"{HOST_DIR}/pre-migration")
+    values.pop("databaseAdminPassword")
     values.update({
-        "environment": "staging",
-        "publicUrl": f"https://localhost:{HTTPS_PORT}",
         "image": OLD,
         "database": {"type": "sqlite"},
-        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT, "bindIp": "127.0.0.1",
-                  "authRatePerMinute": 30, "authBurst": 10},
-        "network": {"subnet": "172.30.170.0/24", "name": NETWORK},
-        "storage": {"volumeName": VOLUME},
-        "migration": {"backupDir": f"{HOST_DIR}/pre-migration"},
         "backup": {"enabled": True, "directory": f"{HOST_DIR}/backups", "intervalMinutes": 1440},
         "docker": {"host": remote.host, "hostKey": remote.host_key},
         "dockerSshKey": remote.private_key,
     })
+    values["proxy"].update({"bindIp": "127.0.0.1", "authRatePerMinute": 30, "authBurst": 10})
     deployed = RealDeployment(STACK, values, secret_keys=("dockerSshKey",))
     started = time.monotonic()
     deployed.up()
     print(f"remote deploy over ssh from nothing to healthy: {time.monotonic() - started:.1f}s")
     ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca_file.write_text(deployed.ca_certificate)
-    deployed.client = Client(f"https://localhost:{HTTPS_PORT}", ca_file)
+    deployed.client = Client(SLOT.url, ca_file)
     deployed.admin_email = values["admin"]["email"]
     deployed.client.wait_healthy()
     yield deployed

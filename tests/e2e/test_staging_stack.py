@@ -11,23 +11,22 @@ import time
 
 import pytest
 
-from tests.conftest import stack_config
 from tests.e2e.checks import Client
 from tests.e2e.harness import RealDeployment, containers_of, remove_stack
 from tests.engine.servers import pg_from_env
 from tests.prerequisites import require
+from tests.slot import Slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.realdb]
 
-STACK = "staging-e2e"
-HTTPS_PORT, HTTP_PORT = 19443, 19080
-DATABASE = "openwebui_e2e_staging"
+SLOT = Slot("staging-e2e", 19443, 19080, "172.30.120.0/24")
+STACK, DATABASE = SLOT.stack, SLOT.database
 # scripts/db-servers' PostgreSQL, administered from this machine.
 SERVER = pg_from_env()
 
 
 def _cleanup() -> None:
-    remove_stack(STACK, "openwebui-staging-e2e", "openwebui-staging-e2e-data")
+    remove_stack(STACK, SLOT.network, SLOT.volume)
     SERVER.run(f'DROP DATABASE IF EXISTS "{DATABASE}"')
     SERVER.run(f'DROP ROLE IF EXISTS "{DATABASE}"')
 
@@ -36,17 +35,7 @@ def _cleanup() -> None:
 def staging(docker_engine, tmp_path_factory):
     require(["pg_isready", "-h", "127.0.0.1"], "the PostgreSQL test server")
     backups = tmp_path_factory.mktemp("backups")
-    values = stack_config("staging")
-    values.update({
-        "environment": "staging",
-        "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "databaseAdminPassword": SERVER.admin_password,
-        "database": {**values["database"], "name": DATABASE, "user": DATABASE},
-        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT},
-        "network": {"subnet": "172.30.120.0/24", "name": "openwebui-staging-e2e"},
-        "storage": {"volumeName": "openwebui-staging-e2e-data"},
-        "migration": {"backupDir": str(backups)},
-    })
+    values = SLOT.values("staging", backups)
     _cleanup()
     deployment = RealDeployment(STACK, values, secret_keys=("databaseAdminPassword",))
     started = time.monotonic()
@@ -54,7 +43,7 @@ def staging(docker_engine, tmp_path_factory):
     print(f"staging deploy from nothing to healthy: {time.monotonic() - started:.1f}s")
     deployment.ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
     deployment.ca_file.write_text(deployment.ca_certificate)
-    deployment.client = Client(f"https://localhost:{HTTPS_PORT}", deployment.ca_file)
+    deployment.client = Client(SLOT.url, deployment.ca_file)
     deployment.admin_email = values["admin"]["email"]
     deployment.backups = backups
     deployment.client.wait_healthy()

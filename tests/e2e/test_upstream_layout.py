@@ -23,20 +23,18 @@ import time
 import pytest
 import requests
 
-from tests.conftest import stack_config
 from tests.e2e.checks import Client
 from tests.e2e.harness import RealDeployment, containers_of, docker, remove_stack
 from tests.security import cis_inspect
+from tests.slot import Slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 IMAGE = "openwebui-local/open-webui-upstream-layout:0.12.4"
-STACK = "dev-upstream"
-# Overridable: several stacks share this machine's loopback ports while tests run side by side.
-HTTPS_PORT = int(os.environ.get("OWUI_UPSTREAM_HTTPS_PORT", "19543"))
-HTTP_PORT = int(os.environ.get("OWUI_UPSTREAM_HTTP_PORT", "19080"))
-NETWORK = "openwebui-dev-upstream"
-FRESH_VOLUME = "openwebui-dev-upstream-data"
+# Ports overridable: several stacks share this machine's loopback ports while tests run side by side.
+SLOT = Slot("dev-upstream", int(os.environ.get("OWUI_UPSTREAM_HTTPS_PORT", "19543")),
+            int(os.environ.get("OWUI_UPSTREAM_HTTP_PORT", "19080")), "172.30.150.0/24")
+STACK, NETWORK, FRESH_VOLUME = SLOT.stack, SLOT.network, SLOT.volume
 # Named like the volume in upstream's README; a test name so it cannot meet a user's.
 ROOT_VOLUME = "openwebui-dev-upstream-root-run"
 ROOT_CONTAINER = "openwebui-dev-upstream-root-run"
@@ -61,17 +59,9 @@ def image(docker_engine):
 
 
 def _values(volume: str, backups) -> dict:
-    values = stack_config("dev")
-    values.update({
-        "environment": "dev",
-        "publicUrl": f"https://localhost:{HTTPS_PORT}",
-        "image": IMAGE,
-        "proxy": {**values["proxy"], "httpsPort": HTTPS_PORT, "httpPort": HTTP_PORT,
-                  "authRatePerMinute": 60, "authBurst": 20},
-        "network": {"subnet": "172.30.150.0/24", "name": NETWORK},
-        "storage": {"volumeName": volume},
-        "migration": {"backupDir": str(backups)},
-    })
+    values = SLOT.values("dev", backups)
+    values.update({"image": IMAGE, "storage": {"volumeName": volume}})
+    values["proxy"].update({"authRatePerMinute": 60, "authBurst": 20})
     return values
 
 
@@ -82,7 +72,7 @@ def _deploy(volume: str, tmp_path_factory) -> tuple[RealDeployment, Client]:
     print(f"{STACK} on {volume}: deployed and healthy in {time.monotonic() - started:.1f}s")
     ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca_file.write_text(deployment.ca_certificate)
-    client = Client(f"https://localhost:{HTTPS_PORT}", ca_file)
+    client = Client(SLOT.url, ca_file)
     client.wait_healthy()
     return deployment, client
 
