@@ -177,8 +177,6 @@ def test_open_webui_hardened_is_healthy_and_admin_signs_in(images, container):
 # wants a secret key and a writable data directory.
 HEADS_SCRIPT = """
 import ast, glob, importlib.util, os
-
-from deploy import local_images
 package = importlib.util.find_spec("open_webui").submodule_search_locations[0]
 revisions, parents = set(), set()
 for path in glob.glob(os.path.join(package, "migrations", "versions", "*.py")):
