@@ -103,8 +103,8 @@ def test_b7_d3_a_provider_config_change_replaces_nothing() -> None:
 
 
 def test_d1_the_providers_host_reaches_the_docker_cli() -> None:
-    from plugins.__main__ import configure_docker
     from plugins.docker import cli
+    from plugins.serve import configure_docker
 
     saved = dict(cli.HOST)
     try:

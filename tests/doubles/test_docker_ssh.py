@@ -44,8 +44,8 @@ def configured() -> Iterator[None]:
 
 
 def test_d4_ssh_opts_carry_the_engine_api_and_the_cli_to_the_ssh_host(remote, configured) -> None:
-    from plugins.__main__ import configure_docker
     from plugins.docker import cli
+    from plugins.serve import configure_docker
 
     host, _ = remote
     opts = dockerhost.ssh_opts(dockerhost.SshTarget.parse(host.host), host.host_key)
@@ -64,8 +64,8 @@ def test_d4_ssh_opts_carry_the_engine_api_and_the_cli_to_the_ssh_host(remote, co
 
 
 def test_d4_a_host_key_other_than_the_pinned_one_is_refused(remote, configured, tmp_path) -> None:
-    from plugins.__main__ import configure_docker
     from plugins.docker import cli
+    from plugins.serve import configure_docker
     from tests.unit.test_docker_host import keypair
 
     host, _ = remote
