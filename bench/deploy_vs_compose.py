@@ -73,8 +73,7 @@ def engine_run(work: Path, timings: Timings) -> None:
         healthy = wait_https_health(ENGINE.url, ca_file)
         record(timings, "engine: deploy to healthy HTTPS", healthy - started)
         record(timings, "engine: `up` returned", returned - started)
-        spans = deployment.stack.step_spans()
-        steps = {name: done - start for name, (start, done) in spans.items()}
+        spans, steps = deployment.stack.step_spans(), deployment.stack.step_seconds()
         # Where the rest of the engine's time goes: before the program's first resource (CLI, plugins, policy
         # pack, the program's imports) and after the last outputs, the stack's own (the engine's end, the
         # Automation API's reads of the update).

@@ -42,9 +42,9 @@ def _is_consequence(message: str) -> bool:
 def _without_frames(lines: list[str]) -> list[str]:
     """A Python traceback's frames dropped (the lines before it and the exception with its message kept): in a
     cause they only push the message down; the engine's own log keeps them."""
-    if not any(line.startswith("Traceback (most recent call last):") for line in lines):
+    start = next((i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):")), None)
+    if start is None:
         return lines
-    start = next(i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):"))
     frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
     end = frames[-1] + 1 if frames else start + 1
     # After the last frame line: its source line and caret lines (indented deeper), then the exception.

@@ -41,4 +41,3 @@ def main(argv: list[str]) -> None:
     else:
         raise SystemExit(f"no contract double for {package}")
     serve(servicer)
-
