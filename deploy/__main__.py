@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         if options.operation == "preview":
             stack.preview(expect_no_changes=options.expect_no_changes, refresh=options.refresh)
         elif options.operation == "up":
-            # The outputs the Automation API read back after `up` (another `stack output` would cost a CLI start).
+            # The plain outputs as the engine reported them (deploy/up_result.py): no secret is read to print this.
             result = stack.up(refresh=options.refresh)
-            report_up(options.stack, {key: value.value for key, value in result.outputs.items()})
+            report_up(options.stack, {key: value.value for key, value in result.outputs.items() if not value.secret})
         elif options.operation == "refresh":
             stack.refresh()
         else:

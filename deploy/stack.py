@@ -23,9 +23,11 @@ from typing import Any
 
 import yaml
 from pulumi import automation as auto
+from pulumi.automation._stack import StackInitMode  # what auto.Stack.create_or_select passes; not re-exported
 
 from deploy import engine_errors, plugins, ssh_identity, stack_file
 from deploy.toolchain import ROOT, STATE_HOME, cli_root, engine_env, toolchain_env
+from deploy.up_result import EventsReportedStack, UpResult, from_events
 
 PROJECT = stack_file.NAMESPACE
 RUN_PACK = ROOT / "policy" / "run-pack"
@@ -85,10 +87,10 @@ class Engine:
               program: Callable[[], None] = run_main, with_policy: bool = True) -> Stack:
         """The stack `name` of the project in work_dir. `program` and `with_policy=False` are for the tests of
         the engine and the doubles with programs of their own; the project's program always runs with the pack."""
-        workspace_stack = auto.create_or_select_stack(
-            stack_name=name, project_name=PROJECT,
-            program=_main_in(work_dir) if program is run_main else program,
-            opts=auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars=self.env, pulumi_command=self.command))
+        workspace = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=self.env, pulumi_command=self.command,
+                                        program=_main_in(work_dir) if program is run_main else program)
+        # As auto.create_or_select_stack, with the Stack that leaves the reads after `up` out (deploy/up_result.py).
+        workspace_stack = EventsReportedStack(name, workspace, StackInitMode.CREATE_OR_SELECT)
         return Stack(engine=self, stack=workspace_stack, work_dir=work_dir, on_output=on_output or _print,
                      with_policy=with_policy or program is run_main)
 
@@ -176,18 +178,15 @@ class Stack:
                                                refresh=refresh, **self._policy())
         return result
 
-    def up(self, refresh: bool = False, replace: list[str] | None = None) -> auto.UpResult:
+    def up(self, refresh: bool = False, replace: list[str] | None = None) -> UpResult:
+        """The update; its result is the engine's own report of it (deploy/up_result.py)."""
         if self.engine.language_host():
             # A full Pulumi install: the CLI runs the program through its language host, as users run it.
             return self._cli_up(refresh)
-        # show_secrets=False: after `up` the Automation API reads the last update's summary with `stack history`;
-        # with --show-secrets that read decrypts the config (a passphrase key derivation, ~0.3 s here) only to put
-        # config secrets in a summary nothing here reads (pulumi/automation/_stack.py up(), info()).
-        result: auto.UpResult = self._run(self.stack.up, refresh=refresh, replace=replace, show_secrets=False,
-                                          **self._policy())
-        return result
+        done: auto.UpResult = self._run(self.stack.up, refresh=refresh, replace=replace, **self._policy())
+        return from_events(self.events, done.stdout, self.stack.outputs)
 
-    def _cli_up(self, refresh: bool) -> auto.UpResult:
+    def _cli_up(self, refresh: bool) -> UpResult:
         policy = self._policy()
         args = ["up", "--yes", "--skip-preview", *(["--refresh"] if refresh else [])]
         if policy:
@@ -203,9 +202,7 @@ class Stack:
         self.on_output(done.stdout)
         if done.returncode != 0:
             raise DeployError(engine_errors.message(self.events, f"{done.stdout}\n{done.stderr}"))
-        summary = self.stack.info(show_secrets=False)
-        assert summary is not None, "the CLI's up recorded no update"
-        return auto.UpResult(stdout=done.stdout, stderr=done.stderr, summary=summary, outputs=self.stack.outputs())
+        return from_events(self.events, done.stdout, self.stack.outputs)
 
     def refresh(self) -> auto.RefreshResult:
         result: auto.RefreshResult = self._run(self.stack.refresh)

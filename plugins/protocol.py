@@ -8,6 +8,7 @@ and prints the port as the plugin handshake (pulumi/sdk `proto/provider.proto`).
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -268,7 +269,11 @@ def _message(exc: BaseException) -> str:
 
 
 def serve(servicer: Servicer) -> None:
-    """Serve until the engine goes away; the first stdout line is the port (the plugin handshake)."""
+    """Serve until the engine goes away; the first stdout line is the port (the plugin handshake). The engine
+    ends a plugin with SIGINT (sdk/go/common/resource/plugin/plugin.go, Close/Kill); a Go plugin, with Go's default
+    handling, just ends, and so does this one (Python's would print a KeyboardInterrupt traceback into the engine's
+    log)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -17,6 +17,7 @@ from pulumi import automation as auto
 
 from deploy import stack_file
 from deploy.stack import Engine, project_dir
+from deploy.up_result import UpResult
 from tests.engine.lite import unwrap
 
 
@@ -49,7 +50,7 @@ class RealDeployment:
         self.values.update(changes)
         self._write_config()
 
-    def up(self, **changes: Any) -> auto.UpResult:
+    def up(self, **changes: Any) -> UpResult:
         """`up` with the config changed as given; raises DeployError when a step fails."""
         self.configure(**changes)
         return self.stack.up()
