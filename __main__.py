@@ -1,7 +1,9 @@
 """Open WebUI on Docker, hardened and HTTPS-only: read the stack's config, wire the components."""
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
+import pulumi_random as random
 
 from components import app_process
 from components.app_env import app_secret_settings, app_settings, enforced_config
@@ -45,7 +47,14 @@ docker_provider = docker.Provider(
     registry_auth=[docker.ProviderRegistryAuthArgs(
         address=settings.registry.server, username=settings.registry.username,
         password=secret(plain_secrets.registry_password))] if settings.registry else None)
-on_docker_host = pulumi.ResourceOptions(providers=[docker_provider])
+# The command and random providers are declared too, and every component takes all three. The engine starts a
+# provider's plugin when its step generator reaches the provider's registration, one registration at a time
+# (pulumi pkg/resource/deploy/providers/registry.go, Registry.Check loads it); a default provider is registered
+# only when the first resource needing it arrives. The ownership step, whose inputs wait for the data volume, then
+# waited for the command plugin to start after the volume (and for the plugins queued before it). Declared here,
+# the plugins start while the program is still declaring (bench/results.md).
+with_providers = pulumi.ResourceOptions(providers=[
+    docker_provider, command.Provider("command"), random.Provider("random")])
 # The command steps' docker CLI talks to the same daemon (owui_ops.dockerhost.activate).
 step_docker_env = dockerhost.stack_environment(settings.docker.host, settings.docker.ssh_opts)
 
@@ -58,7 +67,8 @@ def image(name: str, ref: str) -> docker.RemoteImage:
 
 # 2. A change of database.type on a stack with data waits for a completed move (owui move-database): refused at
 # preview otherwise, before the database password, the database or the migration that wait for it.
-database_guard = DatabaseGuard("database-guard", DatabaseGuardArgs(stack=settings.stack, settings=settings.database))
+database_guard = DatabaseGuard("database-guard", DatabaseGuardArgs(stack=settings.stack, settings=settings.database),
+                               with_providers)
 
 # Secrets, network and data volume.
 secrets = Secrets("secrets", SecretsArgs(
@@ -66,7 +76,7 @@ secrets = Secrets("secrets", SecretsArgs(
     with_database_password=settings.database.type != "sqlite",
     database_after=(database_guard.resource,),
     with_redis_password=settings.redis_enabled,
-))
+), with_providers)
 if settings.target == "swarm":
     # An encrypted, attachable overlay network (the one-shot steps attach to it) and the data volume.
     foundation = SwarmFoundation("swarm-foundation", SwarmFoundationArgs(
@@ -74,28 +84,29 @@ if settings.target == "swarm":
         subnet=settings.swarm.subnet, encrypted=settings.swarm.encrypt_overlay,
         volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
         delete_data_on_destroy=settings.storage.delete_data_on_destroy,
-    ), on_docker_host)
+    ), with_providers)
 else:
     foundation = Foundation("foundation", FoundationArgs(
         stack=settings.stack, subnet=settings.network.subnet, ip_range=settings.network.dynamic_range,
         network_name=settings.network.name or f"openwebui-{settings.stack}",
         volume_name=settings.storage.volume_name or f"openwebui-{settings.stack}-data",
         delete_data_on_destroy=settings.storage.delete_data_on_destroy,
-    ), on_docker_host)
+    ), with_providers)
 app_image = image("app-image", settings.image)
 # The data volume becomes the app user's before anything mounts it as that user: upstream's image
 # leaves it root's (components/volume_owner.py). The layout is read from the image at deploy time.
 volume_owner = VolumeOwner("data-owner", VolumeOwnerArgs(
     stack=settings.stack, environment=settings.environment, app_image=settings.image,
     app_image_id=app_image.image_id, volume_name=foundation.volume_name, app_user="1000:1000",
-    tools_image=settings.migration.tools_image, docker_env=step_docker_env, depends_on=[app_image]))
+    tools_image=settings.migration.tools_image, docker_env=step_docker_env, depends_on=[app_image]),
+    with_providers)
 
 # 3. Database (and, for a server, its database and user), then the one-shot migration.
 database = Database("database", DatabaseArgs(
     settings=settings.database,
     app_password=secrets.database_password,
     after=(database_guard.resource,),
-))
+), with_providers)
 migration = Migration("migration", MigrationArgs(
     stack=settings.stack, database_type=settings.database.type,
     app_image=settings.image, app_image_id=app_image.image_id,
@@ -107,7 +118,7 @@ migration = Migration("migration", MigrationArgs(
     enforced_config=enforced_config(settings), database_ca_file=settings.database.ssl_ca_file,
     memory_mb=settings.resources.migration.memory_mb, cpus=settings.resources.migration.cpus,
     docker_env=step_docker_env, depends_on=[app_image, volume_owner, *database.resources],
-))
+), with_providers)
 
 # 4-6. The certificate; then Redis (when needed), the app and nginx: containers on one daemon, or services on a
 # swarm (components/swarm_stack.py: secrets as Docker secret files, rolling start-first updates).
@@ -115,7 +126,7 @@ certificate = TlsCertificate("tls", TlsCertificateArgs(
     hostname=settings.hostname, mode=settings.tls.mode, validity_days=settings.tls.validity_days,
     certificate_pem=settings.tls_certificate,
     private_key_pem=secret(plain_secrets.tls_private_key) if plain_secrets.tls_private_key else None,
-))
+), with_providers)
 nginx_settings = NginxConfigArgs(
     server_name=settings.hostname, public_port=settings.public_port,
     tls_profile=settings.tls.profile,
@@ -155,7 +166,7 @@ if settings.target == "swarm":
         proxy_placement_constraints=settings.swarm.proxy_placement_constraints,
         converge_timeout_seconds=settings.swarm.converge_timeout_seconds,
         depends_on=[migration, app_image],
-    ), on_docker_host)
+    ), with_providers)
     pulumi.export("appService", swarm_stack.app_service)
 else:
     # 4. Redis when there is more than one app process.
@@ -165,7 +176,7 @@ else:
             profile=redis_profile,
             image_name=image("redis-image", settings.redis.image).image_id,
             network_name=foundation.network_name, password=secrets.redis_password,
-        ), on_docker_host)
+        ), with_providers)
 
     # 5. The app, after the migration (and Redis).
     webui = WebUI("webui", WebUIArgs(
@@ -180,7 +191,7 @@ else:
             redis_url=redis.url if redis else None),
         depends_on=[migration, *([redis] if redis else [])],
         read_only_files=[settings.database.ssl_ca_file] if settings.database.ssl_ca_file else [],
-    ), on_docker_host)
+    ), with_providers)
 
     # 6. nginx: TLS termination, the only published ports.
     proxy = Proxy("proxy", ProxyArgs(
@@ -195,7 +206,7 @@ else:
         # nginx resolves the app's alias per request (templates/nginx.conf: resolver, $app_upstream), so it
         # starts and turns healthy while the app is still starting.
         depends_on=[migration],
-    ), on_docker_host)
+    ), with_providers)
     pulumi.export("appContainers", webui.container_names)
 
 # 6b. Scheduled backups of the database and the data directory (docs/operations.md).
@@ -214,7 +225,7 @@ if settings.backup.enabled:
                         if plain_secrets.backup_encryption_key else None),
         ca_file=settings.database.ssl_ca_file, docker_env=step_docker_env,
         depends_on=[migration],
-    ), on_docker_host)
+    ), with_providers)
     pulumi.export("backupDirectory", backup.host_directory)
 
 # 7. What operators need.

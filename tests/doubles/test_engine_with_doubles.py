@@ -130,3 +130,35 @@ def test_secrets_never_in_plain_text_in_the_stored_state(engine: Engine, tmp_pat
         assert "4dabf18193072939515e22adb298388d" in json.dumps(cmd["outputs"]["environment"])  # K11, S4
     finally:
         stack.destroy()
+
+
+def test_a_stack_on_default_providers_moves_to_declared_ones_without_touching_a_resource(
+        engine: Engine, tmp_path: Path) -> None:
+    """Stacks deployed before __main__.py declared its command and random providers: the first `up` after it
+    creates the declared providers and drops the default ones; the engine diffs the new provider's config against
+    the old (pulumi pkg/resource/deploy/step_generator.go, providerChanged), no replacement, so every resource is
+    the same: no secret made again, no step run again."""
+    marker = tmp_path / "runs.txt"
+
+    def program(declared: bool) -> Callable[[], None]:
+        def run() -> None:
+            opts = pulumi.ResourceOptions(providers=[command.Provider("command"), random.Provider("random")]) \
+                if declared else None
+            password = random.RandomPassword("secret", length=24, special=False, opts=opts)
+            step = command.local.Command("step", create=f"echo ran >> {marker}", opts=opts)
+            pulumi.export("password", password.result)
+            pulumi.export("step", step.id)
+        return run
+
+    before = stack_of(engine, tmp_path, "moves", program(False))
+    before.up()
+    password = before.outputs()["password"]
+    after = stack_of(engine, tmp_path, "moves", program(True))
+    after.up()
+    done = step_order(after.events)
+    assert ("same", "secret") in done and ("same", "step") in done, done
+    assert {name for op, name in done if op not in ("same",)} == {
+        "command", "random", "default_1_2_1", "default_4_21_4"}, done
+    assert after.outputs()["password"] == password
+    assert marker.read_text().splitlines() == ["ran"]
+    after.preview(expect_no_changes=True)

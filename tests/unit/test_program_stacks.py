@@ -83,3 +83,17 @@ def test_database_ca_file_is_mounted_read_only_where_the_url_points(tls_pair):
         assert make_url(env_of(app)["DATABASE_URL"]).query["ssl_ca"] == ca
     migration = mocks.named("migration-upgrade")
     assert unsecret(migration.inputs["environment"])["OWUI_DATABASE_CA_FILE"] == ca
+
+
+def test_every_docker_command_and_random_resource_is_on_a_declared_provider(tls_pair):
+    """No default provider: the program declares the three providers first, so the engine starts their plugins
+    while the program is still declaring (__main__.py, bench/results.md)."""
+    for stack in ("dev", "staging", "prod"):
+        mocks = run(stack, tls_pair)
+        declared = {r.typ.split(":")[-1]: r.name for r in mocks.resources if r.typ.startswith("pulumi:providers:")}
+        assert declared == {"docker": "docker", "command": "command", "random": "random"}, stack
+        used = [r for r in mocks.resources if r.typ.split(":")[0] in declared]
+        assert {r.typ.split(":")[0] for r in used} == {"docker", "command", "random"}, stack
+        for resource in used:
+            package = resource.typ.split(":")[0]
+            assert f"pulumi:providers:{package}::{package}::" in resource.provider, (stack, resource.name)
