@@ -74,9 +74,9 @@ def engine_run(work: Path, timings: Timings) -> None:
         record(timings, "engine: deploy to healthy HTTPS", healthy - started)
         record(timings, "engine: `up` returned", returned - started)
         spans, steps = deployment.stack.step_spans(), deployment.stack.step_seconds()
-        # Where the rest of the engine's time goes: before the program's first resource (CLI, plugins, policy
-        # pack, the program's imports) and after the last outputs, the stack's own (the engine's end, the
-        # Automation API's reads of the update).
+        # Where the rest of the engine's time goes: before the program's first resource (CLI, passphrase, policy
+        # pack, the program's imports), the plugin starts before the ownership step, and after the last outputs
+        # (the engine's end; `up` no longer reads the stack back: deploy/up_result.py).
         record(timings, "engine:   until the first resource", min(start for start, _ in spans.values()) - started)
         record(timings, "engine:   until the ownership step started", spans["data-owner-take-over"][0] - started)
         path = [spans[name] for name in ("data-owner-take-over", "migration-upgrade", "webui-app-0")]
