@@ -77,3 +77,21 @@ def stack_secrets(stack: str, tls: dict[str, str]) -> tuple[dict[str, Any], tupl
                        "tlsPrivateKey": tls["private_key_pem"],
                        "registryPassword": "token-123", "adminPassword": "Admin-password-123"})
     return values, tuple(k for k in values if k != "tlsCertificate")
+
+
+@pytest.fixture()
+def deploy_engine(tmp_path: Path) -> Any:
+    """deploy.stack.Engine on a backend of its own (the plugins deploy/plugins.py picks). Without the engine the
+    test skips, except under CI=true, where that is a failure."""
+    import os
+
+    from deploy.stack import Engine
+    from deploy.toolchain import EngineUnavailable
+
+    try:
+        return Engine.create(state_dir=tmp_path / "state", scratch=tmp_path,
+                             passphrase={"PULUMI_CONFIG_PASSPHRASE": "test-only"})
+    except EngineUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no engine under CI: {exc}")
+        pytest.skip(str(exc))

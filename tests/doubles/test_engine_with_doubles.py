@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -16,20 +15,13 @@ import pytest
 from pulumi import automation as auto
 
 from deploy.stack import DeployError, Engine, Stack, project_dir
-from deploy.toolchain import EngineUnavailable
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker]
 
 
 @pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    try:
-        return Engine.create(state_dir=tmp_path / "state", scratch=tmp_path,
-                             passphrase={"PULUMI_CONFIG_PASSPHRASE": "test-only"})
-    except EngineUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"no engine under CI: {exc}")
-        pytest.skip(str(exc))
+def engine(deploy_engine: Engine) -> Engine:
+    return deploy_engine
 
 
 def stack_of(engine: Engine, tmp_path: Path, name: str, program: Callable[[], None]) -> Stack:

@@ -3,7 +3,6 @@ outputs a read of the stack gives, secrets included, without reading the stack b
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +11,9 @@ import pytest
 from pulumi import automation as auto
 
 from deploy.stack import Engine, project_dir
-from deploy.toolchain import EngineUnavailable
 from deploy.up_result import SecretOutput
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    try:
-        return Engine.create(state_dir=tmp_path / "state", scratch=tmp_path,
-                             passphrase={"PULUMI_CONFIG_PASSPHRASE": "test-only"})
-    except EngineUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"no engine under CI: {exc}")
-        pytest.skip(str(exc))
 
 
 def _program() -> None:
@@ -39,8 +26,8 @@ def _program() -> None:
 
 
 def test_up_reports_the_engines_outputs_and_reads_secrets_only_when_asked(
-        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    stack = engine.stack("reported", work_dir=project_dir(tmp_path / "project"), program=_program,
+        deploy_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = deploy_engine.stack("reported", work_dir=project_dir(tmp_path / "project"), program=_program,
                          on_output=lambda _: None, with_policy=False)
     reads: list[str] = []
     real_outputs, real_history = auto.LocalWorkspace.stack_outputs, auto.Stack.history
