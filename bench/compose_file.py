@@ -28,17 +28,16 @@ from components.config import MigrationSettings, NetworkSettings
 from components.hardening import PIDS_LIMIT
 from components.providers.selfsigned import generate_certificate
 from deploy import local_images
+from deploy import secret_sig as sig
 from owui_ops.steps import APP_PYTHONPATH, OPS_MOUNT, ops_volume
 from plugins.random import generate_string
 from tests.mocks import run_program
-
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def plain(value: Any) -> Any:
     """Inputs with Pulumi's secret envelopes removed, recursively (the compose file holds the values)."""
     if isinstance(value, dict):
-        if SECRET_SIG in value:
+        if sig.KEY in value:
             return plain(value.get("value"))
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):

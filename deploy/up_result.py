@@ -19,18 +19,9 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from deploy.secret_sig import holds_secret
+
 STACK_TYPE = "pulumi:pulumi:Stack"
-# How a secret looks in serialized state and events (sdk/go/common/resource/sig/sig.go: Secret).
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-
-def holds_secret(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return value.get(SECRET_SIG_KEY) == SECRET_SIG or any(holds_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(holds_secret(v) for v in value)
-    return False
 
 
 class SecretOutput(auto.OutputValue):

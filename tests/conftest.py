@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
 import pytest
+
+from deploy import secret_sig as sig
+from deploy.stack import Engine
+from deploy.toolchain import EngineUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,18 +40,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def unsecret(value: Any) -> Any:
     """Mocks hand over secret inputs wrapped in Pulumi's secret envelope; look inside it."""
-    if isinstance(value, dict) and SECRET_SIG in value:
+    if isinstance(value, dict) and sig.KEY in value:
         return value["value"]
     return value
 
 
 def is_secret_input(value: Any) -> bool:
-    return isinstance(value, dict) and SECRET_SIG in value
+    return isinstance(value, dict) and sig.KEY in value
 
 
 def env_of(container: Recorded) -> dict[str, str]:
@@ -80,14 +84,9 @@ def stack_secrets(stack: str, tls: dict[str, str]) -> tuple[dict[str, Any], tupl
 
 
 @pytest.fixture()
-def deploy_engine(tmp_path: Path) -> Any:
+def deploy_engine(tmp_path: Path) -> Engine:
     """deploy.stack.Engine on a backend of its own (the plugins deploy/plugins.py picks). Without the engine the
     test skips, except under CI=true, where that is a failure."""
-    import os
-
-    from deploy.stack import Engine
-    from deploy.toolchain import EngineUnavailable
-
     try:
         return Engine.create(state_dir=tmp_path / "state", scratch=tmp_path,
                              passphrase={"PULUMI_CONFIG_PASSPHRASE": "test-only"})

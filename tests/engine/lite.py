@@ -22,6 +22,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from deploy import secret_sig as sig
 from deploy.toolchain import (  # noqa: F401  (re-exported for the engine tests)
     ADMIN_PASSWORD_ENV,
     ROOT,
@@ -33,7 +34,6 @@ from deploy.toolchain import (  # noqa: F401  (re-exported for the engine tests)
 )
 
 PROJECT = "openwebui"  # so the program's `openwebui:` config keys are the project's own
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 @dataclass
@@ -138,7 +138,7 @@ class LiteStack:
 
 def unwrap(value: Any) -> Any:
     """A decrypted secret envelope (export --show-secrets) -> its value."""
-    if isinstance(value, dict) and value.get(SECRET_SIG) and "plaintext" in value:
+    if isinstance(value, dict) and value.get(sig.KEY) and "plaintext" in value:
         return json.loads(value["plaintext"])
     return value
 
@@ -149,7 +149,7 @@ def plaintext_outside_secrets(node: Any, needles: list[str], in_secret: bool = F
 
     def walk(value: Any, path: str, secret: bool) -> None:
         if isinstance(value, dict):
-            secret_here = secret or SECRET_SIG in value
+            secret_here = secret or sig.KEY in value
             for key, item in value.items():
                 walk(item, f"{path}.{key}", secret_here)
         elif isinstance(value, list):

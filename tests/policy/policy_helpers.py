@@ -15,6 +15,7 @@ from typing import Any
 
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE
 
+from deploy import secret_sig as sig
 from tests.policy.analyzer import (  # noqa: F401  (re-exported for the policy tests)
     CONTAINER,
     POLICY_DIR,
@@ -28,15 +29,13 @@ from tests.policy.analyzer import (  # noqa: F401  (re-exported for the policy t
 )
 
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN_STR = UNKNOWN_STRING_VALUE
 UNKNOWN_LIST = UNKNOWN_ARRAY_VALUE
 
 
 def secret(value: Any) -> dict[str, Any]:
     """A value in the engine's secret envelope."""
-    return {SIG_KEY: SECRET_SIG, "value": value}
+    return {sig.KEY: sig.SECRET, "value": value}
 
 
 def fake_secret(name: str, length: int) -> str:
@@ -233,6 +232,6 @@ def set_env(props: dict[str, Any], key: str, value: str | None) -> dict[str, Any
 
 
 def _env_key(item: Any) -> str | None:
-    if isinstance(item, dict) and SIG_KEY in item:
+    if isinstance(item, dict) and sig.KEY in item:
         item = item["value"]
     return item.partition("=")[0] if isinstance(item, str) else None

@@ -9,7 +9,6 @@ import openwebui_policies as op
 import pytest
 from policies import policy
 from policy_helpers import (
-    SIG_KEY,
     UNKNOWN_LIST,
     UNKNOWN_STR,
     fake_secret,
@@ -22,6 +21,8 @@ from policy_helpers import (
 )
 from pulumi_policy import EnforcementLevel, Secret
 from pulumi_policy.deserialize import serialize_properties
+
+from deploy import secret_sig as sig
 
 
 def run(policy_name: str, props: dict[str, Any], environment: str = "prod", config: dict | None = None) -> list[str]:
@@ -259,7 +260,7 @@ def test_remediation_wraps_plain_credentials(good_app):
     assert not any(isinstance(item, Secret) and item.value.startswith("ENABLE_SIGNUP=") for item in new["envs"])
     # What goes back to the engine: the secret envelope, other props untouched.
     wire = serialize_properties(new)
-    assert any(isinstance(item, dict) and item.get(SIG_KEY) for item in wire["envs"])
+    assert any(isinstance(item, dict) and item.get(sig.KEY) for item in wire["envs"])
     assert wire["user"] == good_app["user"]
 
 

@@ -30,6 +30,8 @@ from policy_helpers import (
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, Severity
 
+from deploy import secret_sig as sig
+
 ENVIRONMENTS = ("dev", "staging", "prod")
 VERBS = {"disallow", "drop", "restrict", "limit", "require", "bind", "bound", "use", "declare", "disable",
          "mark", "publish", "enforce", "share"}
@@ -288,7 +290,7 @@ def test_server_remediation_marks_plain_credentials_secret(analyzer):
     assert [r.policyName for r in remediations] == ["openwebui-mark-secret-envs-as-secrets"]
     envs = remediations[0].properties["envs"]
     marked = [item for item in envs if isinstance(item, struct_pb2.Struct)
-              and item["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270"]
+              and item[sig.KEY] == sig.SECRET]
     assert any(str(item["value"]).startswith("WEBUI_SECRET_KEY=") for item in marked)
     # Items that were secrets already stay secrets (same count as in the program); plain settings stay plain.
     assert len(marked) == sum(1 for item in make_app("prod")["envs"] if isinstance(item, dict))

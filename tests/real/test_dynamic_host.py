@@ -24,12 +24,11 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components.providers._common import ConfigKeys
 from components.providers.postgresql import PostgresRoleProvider
+from deploy import secret_sig as sig
 
 from .conftest import PgServer
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 URN = "urn:pulumi:test::openwebui::pulumi-python:dynamic/postgresql:Role::owui-db-role"
 
 
@@ -64,7 +63,7 @@ def host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
 
 def _configure(stub: provider_pb2_grpc.ResourceProviderStub, admin_password: str) -> None:
     # As the engine does for dynamic providers: every config key, namespace kept, secrets wrapped.
-    args = {"openwebui:databaseAdminPassword": {SECRET_SIG: SECRET_VALUE, "value": admin_password},
+    args = {"openwebui:databaseAdminPassword": {sig.KEY: sig.SECRET, "value": admin_password},
             "openwebui:database": '{"type": "postgresql"}'}
     stub.Configure(provider_pb2.ConfigureRequest(args=_struct(args), acceptSecrets=True))
 

@@ -39,7 +39,7 @@ from components.config import (
 )
 from components.config_reference import config_fields
 from components.stack_config import raw_values
-from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets
+from tests.conftest import RecordingMocks, run_program, stack_config, stack_secrets, unsecret
 from tests.policy.analyzer import mandatory_violations
 
 STACKS = ("dev", "staging", "prod")
@@ -296,10 +296,6 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _unsecret(value: Any) -> Any:
-    if isinstance(value, dict) and "4dabf18193072939515e22adb298388d" in value:
-        return value["value"]
-    return value
 
 
 # Multi-line values the program itself writes (the rendered nginx.conf, PEM text, JSON); everything else a
@@ -310,16 +306,16 @@ MULTILINE_ENV = {"NGINX_CONF", "TLS_CERTIFICATE", "TLS_PRIVATE_KEY", "TLS_CA_CER
 def env_items(mocks: RecordingMocks) -> Iterator[tuple[str, str, str]]:
     """(resource, variable, value) for every container env item and command environment entry."""
     for resource in mocks.resources:
-        envs = _unsecret(resource.inputs.get("envs"))
+        envs = unsecret(resource.inputs.get("envs"))
         for item in envs or []:
-            item = _unsecret(item)
+            item = unsecret(item)
             if isinstance(item, str):
                 name, _, value = item.partition("=")
                 yield resource.name, name, value
-        environment = _unsecret(resource.inputs.get("environment"))
+        environment = unsecret(resource.inputs.get("environment"))
         if isinstance(environment, dict):
             for name, value in environment.items():
-                value = _unsecret(value)
+                value = unsecret(value)
                 if isinstance(value, str):
                     yield resource.name, name, value
 
@@ -342,7 +338,7 @@ def check_acceptance(stack: str, key: str, value: Any, values: dict[str, Any]) -
         if name not in MULTILINE_ENV:
             assert not has_control(text), f"{resource}: {name}={text!r} carries a control character"
     if isinstance(value, str) and value and key not in SECRET_KEYS:
-        carried = [s for r in mocks.resources for s in _strings(_unsecret(r.inputs))]
+        carried = [s for r in mocks.resources for s in _strings(unsecret(r.inputs))]
         expected = value.lower() if key == "admin.email" else value.rstrip("/") if key == "publicUrl" else value
         if key in VERBATIM_KEYS(settings_obj):
             assert any(expected in s for s in carried), f"openwebui:{key}={value!r} is not carried verbatim"

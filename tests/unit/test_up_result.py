@@ -1,5 +1,5 @@
-"""deploy/up_result.py: what `up` returns, from the update's own engine events (the real engine: tests/engine/
-test_up_result_engine.py)."""
+"""deploy/up_result.py and deploy/secret_sig.py: what `up` returns, from the update's own engine events (the
+real engine: tests/engine/test_up_result_engine.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from deploy.up_result import SECRET_SIG, SECRET_SIG_KEY, SecretOutput, from_events, holds_secret
+from deploy import secret_sig as sig
+from deploy.secret_sig import holds_secret
+from deploy.up_result import SecretOutput, from_events
 
-BLINDED = {SECRET_SIG_KEY: SECRET_SIG, "ciphertext": "[secret]"}
+BLINDED = {sig.KEY: sig.SECRET, "ciphertext": "[secret]"}
 STACK_URN = "urn:pulumi:dev::openwebui::pulumi:pulumi:Stack::openwebui-dev"
 
 
@@ -78,7 +80,7 @@ def test_without_a_stack_outputs_event_the_outputs_are_read() -> None:
 
 @pytest.mark.parametrize(("value", "secret"), [
     (BLINDED, True), ({"a": [1, BLINDED]}, True), ([{"b": BLINDED}], True),
-    ({"a": "b"}, False), ([1, "x"], False), ("[secret]", False), ({SECRET_SIG_KEY: "other"}, False),
+    ({"a": "b"}, False), ([1, "x"], False), ("[secret]", False), ({sig.KEY: "other"}, False),
 ])
 def test_holds_secret(value: Any, secret: bool) -> None:
     assert holds_secret(value) is secret
